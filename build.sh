@@ -1,0 +1,169 @@
+#!/usr/bin/env bash
+# NovaCompute build entry point.
+#   ./build.sh run       install what the daemon needs, build, run it in the foreground (state in ./var)
+#   ./build.sh test      install and start what the tests need, run every test
+#   ./build.sh publish   framework-dependent Release build in dist/nova-compute/
+#   ./build.sh bench     benchmarks
+#   ./build.sh services  only install and start the test services (RabbitMQ, PostgreSQL, journald)
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+cd "$here"
+
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+
+# Credentials and names the tests use. A vhost and a database of their own keep a test run
+# away from anybody else's messages and rows.
+TEST_RABBIT_VHOST=nova_compute_test
+TEST_RABBIT_USER=nova_test
+TEST_RABBIT_PASS=nova_test
+TEST_PG_DB=nova_compute_test
+TEST_PG_USER=nova_test
+TEST_PG_PASS=nova_test
+
+log() { printf '==> %s\n' "$*" >&2; }
+die() { printf 'build.sh: %s\n' "$*" >&2; exit 1; }
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
+    die "need root for: $*"; fi
+}
+
+apt_updated=0
+apt_install() {
+  local missing=()
+  for p in "$@"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p"); done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if [ $apt_updated -eq 0 ]; then log "apt-get update"; as_root apt-get update -qq; apt_updated=1; fi
+  log "installing ${missing[*]}"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+start_journald() {
+  [ -S /run/systemd/journal/socket ] && pgrep -x systemd-journal >/dev/null && return 0
+  log "starting systemd-journald"
+  as_root mkdir -p /run/systemd/journal
+  as_root setsid /lib/systemd/systemd-journald </dev/null >/dev/null 2>&1 &
+  for _ in $(seq 1 50); do [ -S /run/systemd/journal/socket ] && return 0; sleep 0.1; done
+  die "systemd-journald did not create /run/systemd/journal/socket"
+}
+
+start_rabbitmq() {
+  if ! as_root rabbitmqctl -q status >/dev/null 2>&1; then
+    log "starting rabbitmq-server"
+    as_root rabbitmq-server -detached >/dev/null 2>&1 || true
+    # -detached returns before the node has registered with epmd, when await_startup still
+    # answers "no node": ask again until it knows the node.
+    local tries=0
+    until as_root rabbitmqctl -q await_startup --timeout 120 >/dev/null 2>&1; do
+      tries=$((tries + 1)); [ $tries -lt 60 ] || die "rabbitmq-server did not start (see /var/log/rabbitmq)"
+      sleep 1
+    done
+  fi
+  if ! as_root rabbitmqctl -q list_vhosts | grep -qx "$TEST_RABBIT_VHOST"; then
+    as_root rabbitmqctl -q add_vhost "$TEST_RABBIT_VHOST" >/dev/null
+  fi
+  if ! as_root rabbitmqctl -q list_users | awk '{print $1}' | grep -qx "$TEST_RABBIT_USER"; then
+    as_root rabbitmqctl -q add_user "$TEST_RABBIT_USER" "$TEST_RABBIT_PASS" >/dev/null
+    as_root rabbitmqctl -q set_user_tags "$TEST_RABBIT_USER" administrator >/dev/null
+  fi
+  as_root rabbitmqctl -q set_permissions -p "$TEST_RABBIT_VHOST" "$TEST_RABBIT_USER" '.*' '.*' '.*' >/dev/null
+}
+
+start_postgresql() {
+  local ver
+  ver=$(ls /etc/postgresql 2>/dev/null | sort -V | tail -n1)
+  [ -n "$ver" ] || die "postgresql is installed but has no cluster under /etc/postgresql"
+  if ! pg_lsclusters -h 2>/dev/null | awk '{print $4}' | grep -q online; then
+    log "starting postgresql $ver"
+    as_root pg_ctlcluster "$ver" main start
+  fi
+  local psql=(as_root runuser -u postgres -- psql -qAtX)
+  if [ "$("${psql[@]}" -c "select 1 from pg_roles where rolname='$TEST_PG_USER'")" != 1 ]; then
+    "${psql[@]}" -c "create role $TEST_PG_USER login password '$TEST_PG_PASS' createdb" >/dev/null
+  fi
+  if [ "$("${psql[@]}" -c "select 1 from pg_database where datname='$TEST_PG_DB'")" != 1 ]; then
+    "${psql[@]}" -c "create database $TEST_PG_DB owner $TEST_PG_USER" >/dev/null
+  fi
+}
+
+services() {
+  apt_install rabbitmq-server postgresql systemd python3-oslo.messaging python3-nova \
+    python3-openstackclient python3-novaclient
+  start_journald
+  start_rabbitmq
+  start_postgresql
+  export NOVA_TEST_TRANSPORT_URL="rabbit://$TEST_RABBIT_USER:$TEST_RABBIT_PASS@127.0.0.1:5672/$TEST_RABBIT_VHOST"
+  export NOVA_TEST_DATABASE_URL="postgresql://$TEST_PG_USER:$TEST_PG_PASS@127.0.0.1:5432/$TEST_PG_DB"
+  export NOVA_TEST_RABBIT_VHOST="$TEST_RABBIT_VHOST"
+  export NOVA_TEST_REQUIRE_SERVICES=1
+}
+
+publish() {
+  log "publishing to dist/nova-compute"
+  rm -rf dist/nova-compute
+  dotnet publish NovaCompute/NovaCompute.csproj -c Release -o dist/nova-compute --nologo -v quiet \
+    -p:UseAppHost=true >/dev/null
+  [ -x dist/nova-compute/nova-compute ] || die "publish produced no dist/nova-compute/nova-compute"
+}
+
+cmd_test() {
+  services
+  log "building"
+  dotnet build NovaCompute.sln -c Release --nologo -v quiet >/dev/null || {
+    dotnet build NovaCompute.sln -c Release --nologo -v quiet; die "build failed"; }
+  publish
+  export NOVA_COMPUTE_PUBLISHED="$here/dist/nova-compute/nova-compute"
+  local results="$here/TestResults" trx
+  rm -rf "$results"
+  log "running tests"
+  set +e
+  dotnet test NovaCompute.Tests/NovaCompute.Tests.csproj -c Release --no-build --nologo \
+    --logger "trx;LogFileName=results.trx" --results-directory "$results" "$@"
+  local rc=$?
+  set -e
+  trx="$results/results.trx"
+  if [ -f "$trx" ]; then
+    local counters passed failed skipped total
+    counters=$(grep -o '<Counters [^>]*>' "$trx" | head -n1)
+    total=$(sed -n 's/.* total="\([0-9]*\)".*/\1/p' <<<"$counters")
+    passed=$(sed -n 's/.* passed="\([0-9]*\)".*/\1/p' <<<"$counters")
+    failed=$(sed -n 's/.* failed="\([0-9]*\)".*/\1/p' <<<"$counters")
+    skipped=$(( total - passed - failed ))
+    if [ "$skipped" -gt 0 ]; then echo "$passed passed, $failed failed, $skipped skipped"; else echo "$passed passed, $failed failed"; fi
+  else
+    echo "0 passed, 1 failed"
+  fi
+  return $rc
+}
+
+cmd_run() {
+  apt_install rabbitmq-server
+  start_rabbitmq
+  publish
+  mkdir -p var
+  [ -f var/nova-compute.conf ] || cat > var/nova-compute.conf <<EOF
+# Development configuration written by ./build.sh run; edit freely, it is never overwritten.
+[DEFAULT]
+state_path = $here/var
+debug = true
+report_interval = 10
+transport_url = rabbit://$TEST_RABBIT_USER:$TEST_RABBIT_PASS@127.0.0.1:5672/$TEST_RABBIT_VHOST
+EOF
+  log "running nova-compute (Ctrl-C stops it gracefully)"
+  exec dist/nova-compute/nova-compute --config-file var/nova-compute.conf "$@"
+}
+
+cmd_bench() {
+  services
+  dotnet run -c Release --project NovaCompute.Bench/NovaCompute.Bench.csproj -- "$@"
+}
+
+case "${1:-}" in
+  run) shift; cmd_run "$@" ;;
+  test) shift; cmd_test "$@" ;;
+  publish) shift; publish ;;
+  bench) shift; cmd_bench "$@" ;;
+  services) shift; services; env | grep '^NOVA_TEST_' ;;
+  *) echo "usage: ./build.sh run|test|publish|bench|services" >&2; exit 2 ;;
+esac
