@@ -89,8 +89,10 @@ public sealed class ConfigLoader(IReadOnlyList<Opt> catalog, ConfigSearch? searc
             catch (FormatException ex)
             {
                 var shown = opt.Secret ? "****" : found.Values[^1];
+                // The reason may quote the value (e.g. "invalid literal ... 'x'"): never for a secret.
+                var reason = opt.Secret ? ex.Message.Replace(found.Values[^1].Trim(), "****", StringComparison.Ordinal) : ex.Message;
                 errors.Add(new ConfigProblem(
-                    $"Value for option {opt.Name} in group [{opt.Group}] ({shown}) is not valid: {ex.Message}",
+                    $"Value for option {opt.Name} in group [{opt.Group}] ({shown}) is not valid: {reason}",
                     found.Source.Kind == ValueSourceKind.File ? found.Source.Location : found.Source.ToString(),
                     found.Source.Line,
                     opt.Key));

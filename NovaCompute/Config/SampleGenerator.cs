@@ -138,7 +138,8 @@ public static partial class SampleGenerator
         foreach (var chunk in Chunks().Split(text).Where(c => c.Length > 0))
         {
             var isSpace = char.IsWhiteSpace(chunk[0]);
-            if (isSpace && empty)
+            // textwrap drops white space at line starts, except the paragraph's own indentation.
+            if (isSpace && empty && (lines.Count > 0 || string.IsNullOrWhiteSpace(text)))
             {
                 continue;
             }
