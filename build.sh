@@ -112,6 +112,8 @@ cmd_test() {
   log "building"
   dotnet build NovaCompute.sln -c Release --nologo -v quiet >/dev/null || {
     dotnet build NovaCompute.sln -c Release --nologo -v quiet; die "build failed"; }
+  log "checking formatting (dotnet format --verify-no-changes)"
+  dotnet format NovaCompute.sln --verify-no-changes --no-restore -v quiet || die "formatting differs: run 'dotnet format NovaCompute.sln'"
   publish
   export NOVA_COMPUTE_PUBLISHED="$here/dist/nova-compute/nova-compute"
   local results="$here/TestResults" trx
