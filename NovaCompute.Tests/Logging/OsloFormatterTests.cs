@@ -364,6 +364,33 @@ public class OsloFormatterTests
         Assert.That(failures, Is.Zero);
     }
 
+    [Test]
+    public void Format_TypicalEvent_AllocatesNothingBeyondTheOutput()
+    {
+        var formatter = new OsloFormatter(new LoggingSettings(), Environment);
+        var logEvent = LogEvents.Make(LogEventLevel.Information, "Reported state of {Host} after {Attempts} attempts ({Elapsed} s)",
+            [("Host", "compute-01"), ("Attempts", 3), ("Elapsed", 0.25), .. LogEvents.RequestContext("req-1"), ("UserId", "u1"),
+             ("InstanceUuid", Guid.Parse("8f2a1c3e-0000-4000-8000-000000000001"))],
+            sourceContext: "NovaCompute.ServiceGroup.HeartbeatWriter", eventId: (2103, "Reported"));
+        var output = new CharBufferWriter(4096);
+        for (var i = 0; i < 10; i++)
+        {
+            output.Clear();
+            formatter.Format(logEvent, output);
+        }
+
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = 0; i < 1000; i++)
+        {
+            output.Clear();
+            formatter.Format(logEvent, output);
+        }
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        Assert.That(output.ToString(), Does.Contain("[None req-1 u1 - - - - -] [instance: 8f2a1c3e-0000-4000-8000-000000000001] Reported state of compute-01 after 3 attempts (0.25 s)"));
+        Assert.That(allocated, Is.LessThan(1000), "bytes allocated by 1000 formatted events");
+    }
+
     private sealed class CustomEmptyException : Exception
     {
         public override string Message => "";

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using Serilog.Events;
 using Serilog.Parsing;
 
@@ -13,9 +14,19 @@ namespace NovaCompute.Logging;
 /// </summary>
 internal static class MessageRenderer
 {
+    // MessageTemplate only exposes its tokens as an IEnumerable (an enumerator allocation per
+    // event); Serilog.Extensions.Logging reuses one template instance per message format, so
+    // an array per template, held as long as the template lives, takes that cost once.
+    private static readonly ConditionalWeakTable<MessageTemplate, MessageTemplateToken[]> Tokens = new();
+
     public static void Render(LogEvent logEvent, TextWriter output)
     {
-        foreach (var token in logEvent.MessageTemplate.Tokens)
+        var template = logEvent.MessageTemplate;
+        if (!Tokens.TryGetValue(template, out var tokens))
+        {
+            tokens = Tokens.GetValue(template, static t => [.. t.Tokens]);
+        }
+        foreach (var token in tokens)
         {
             if (token is TextToken text)
             {

@@ -299,7 +299,7 @@ internal sealed class OsloFormatter : ITextFormatter
                     }
                     else
                     {
-                        WriteComposed(output, spec, record, (OsloFormatter _, in Record _, TextWriter w) => MessageRenderer.WriteValue(value, null, w));
+                        WriteStructured(output, value, spec);
                     }
                 }
                 else if (dashForFalsy)
@@ -355,6 +355,14 @@ internal sealed class OsloFormatter : ITextFormatter
                 t_scratch = scratch;
             }
         }
+    }
+
+    /// <summary>A sequence or structure property, rendered aside and then fitted to the conversion.</summary>
+    private static void WriteStructured(TextWriter output, LogEventPropertyValue value, in PercentSpec spec)
+    {
+        var scratch = new StringWriter(CultureInfo.InvariantCulture);
+        MessageRenderer.WriteValue(value, null, scratch);
+        PercentWriter.WriteString(output, scratch.ToString(), spec);
     }
 
     private static void WriteNumber(TextWriter output, double value, in PercentSpec spec)
@@ -559,8 +567,11 @@ internal sealed class OsloFormatter : ITextFormatter
             EventName = null;
             if (properties.TryGetValue("EventId", out var eventId) && eventId is StructureValue structure)
             {
-                foreach (var property in structure.Properties)
+                // Indexed, not foreach: the list's enumerator would be an allocation per line.
+                var parts = structure.Properties;
+                for (var i = 0; i < parts.Count; i++)
                 {
+                    var property = parts[i];
                     if (property is { Name: "Id", Value: ScalarValue { Value: int number } })
                     {
                         EventId = number;

@@ -90,12 +90,14 @@ internal sealed partial class JournaldSink : ILogEventSink, IDisposable
     /// <summary>Waits until everything accepted so far has been written (tests, and shutdown).</summary>
     public bool WaitUntilIdle(TimeSpan timeout)
     {
-        var deadline = _options.TimeProvider.GetTimestamp() + (long)(timeout.TotalSeconds * _options.TimeProvider.TimestampFrequency);
+        // A real wait on a real thread: bounded by the wall clock, whatever clock the sink reports with.
+        var clock = TimeProvider.System;
+        var deadline = clock.GetTimestamp() + (long)(timeout.TotalSeconds * clock.TimestampFrequency);
         lock (_idleGate)
         {
             while (Interlocked.Read(ref _processed) < Interlocked.Read(ref _accepted))
             {
-                var remaining = _options.TimeProvider.GetElapsedTime(_options.TimeProvider.GetTimestamp(), deadline);
+                var remaining = clock.GetElapsedTime(clock.GetTimestamp(), deadline);
                 if (remaining <= TimeSpan.Zero || !Monitor.Wait(_idleGate, remaining))
                 {
                     return Interlocked.Read(ref _processed) >= Interlocked.Read(ref _accepted);
