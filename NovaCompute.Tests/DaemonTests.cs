@@ -104,4 +104,26 @@ public class DaemonTests
         Assert.That(await daemon.WaitForExitAsync(), Is.EqualTo(1), daemon.Output);
         Assert.That(daemon.Output, Does.Contain("Temporary directory is invalid"));
     }
+
+    [Test]
+    public async Task Run_UnderNotifySocket_SendsReadyAfterStartReloadingAndStopping()
+    {
+        using var receiver = DatagramReceiver.BindPath();
+        File.WriteAllText(_conf, BaseConfig());
+        using var daemon = DaemonProcess.Start(["--config-file", _conf], new Dictionary<string, string> { ["NOTIFY_SOCKET"] = receiver.Address });
+
+        Assert.That(await receiver.ReceiveAsync(TimeSpan.FromSeconds(30)), Is.EqualTo("STATUS=Starting"));
+        Assert.That(await receiver.ReceiveAsync(), Is.EqualTo("STATUS=Running"));
+        Assert.That(await receiver.ReceiveAsync(), Is.EqualTo("READY=1"));
+        Assert.That(daemon.Output, Does.Contain("Starting compute node"), "READY=1 only after start-up");
+
+        daemon.Signal(DaemonProcess.SIGHUP);
+        Assert.That(await receiver.ReceiveAsync(), Does.Match(@"^RELOADING=1\nMONOTONIC_USEC=\d+$"));
+        Assert.That(await receiver.ReceiveAsync(), Is.EqualTo("READY=1"));
+
+        daemon.Signal(DaemonProcess.SIGTERM);
+        Assert.That(await receiver.ReceiveAsync(), Is.EqualTo("STATUS=Stopping"));
+        Assert.That(await receiver.ReceiveAsync(), Is.EqualTo("STOPPING=1"));
+        Assert.That(await daemon.WaitForExitAsync(), Is.EqualTo(0));
+    }
 }
