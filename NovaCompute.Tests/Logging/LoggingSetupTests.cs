@@ -62,7 +62,10 @@ public class LoggingSetupTests
 
         using (logger.BeginScope(new Dictionary<string, object?>
         {
-            ["RequestId"] = "req-1", ["GlobalRequestId"] = null, ["UserId"] = "u1", ["ProjectId"] = "p1",
+            ["RequestId"] = "req-1",
+            ["GlobalRequestId"] = null,
+            ["UserId"] = "u1",
+            ["ProjectId"] = "p1",
             ["InstanceUuid"] = "8f2a1c3e-0000-4000-8000-000000000001",
         }))
         {

@@ -42,11 +42,26 @@ internal static class SyslogLevels
 
     private static readonly Dictionary<string, int> Facilities = new(StringComparer.OrdinalIgnoreCase)
     {
-        ["LOG_KERN"] = 0, ["LOG_USER"] = 1, ["LOG_MAIL"] = 2, ["LOG_DAEMON"] = 3, ["LOG_AUTH"] = 4,
-        ["LOG_SYSLOG"] = 5, ["LOG_LPR"] = 6, ["LOG_NEWS"] = 7, ["LOG_UUCP"] = 8, ["LOG_CRON"] = 9,
-        ["LOG_AUTHPRIV"] = 10, ["LOG_FTP"] = 11,
-        ["LOG_LOCAL0"] = 16, ["LOG_LOCAL1"] = 17, ["LOG_LOCAL2"] = 18, ["LOG_LOCAL3"] = 19,
-        ["LOG_LOCAL4"] = 20, ["LOG_LOCAL5"] = 21, ["LOG_LOCAL6"] = 22, ["LOG_LOCAL7"] = 23,
+        ["LOG_KERN"] = 0,
+        ["LOG_USER"] = 1,
+        ["LOG_MAIL"] = 2,
+        ["LOG_DAEMON"] = 3,
+        ["LOG_AUTH"] = 4,
+        ["LOG_SYSLOG"] = 5,
+        ["LOG_LPR"] = 6,
+        ["LOG_NEWS"] = 7,
+        ["LOG_UUCP"] = 8,
+        ["LOG_CRON"] = 9,
+        ["LOG_AUTHPRIV"] = 10,
+        ["LOG_FTP"] = 11,
+        ["LOG_LOCAL0"] = 16,
+        ["LOG_LOCAL1"] = 17,
+        ["LOG_LOCAL2"] = 18,
+        ["LOG_LOCAL3"] = 19,
+        ["LOG_LOCAL4"] = 20,
+        ["LOG_LOCAL5"] = 21,
+        ["LOG_LOCAL6"] = 22,
+        ["LOG_LOCAL7"] = 23,
     };
 
     /// <summary>All facility names <see cref="TryParseFacility"/> accepts, for error messages.</summary>
