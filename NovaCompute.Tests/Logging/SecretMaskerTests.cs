@@ -22,6 +22,8 @@ public class SecretMaskerTests
     [TestCase("rabbit://host:5672/")]
     [TestCase("http://host/path@x")]
     [TestCase("see https://docs.openstack.org/nova/latest/ for details")]
+    [TestCase("trailing ://")]
+    [TestCase("odd ://@ and ://:@x")]
     public void Mask_UrlWithoutPassword_Unchanged(string text)
     {
         Assert.That(SecretMasker.Mask(text), Is.SameAs(text));

@@ -129,11 +129,10 @@ internal static class PercentWriter
         if (spec.Conversion == 'r')
         {
             // repr() of a str: single quotes; enough for the rare format that asks for it.
-            Span<char> quote = ['\''];
             Pad(output, value.Length + 2, spec, leftPadding: true);
-            output.Write(quote);
+            output.Write('\'');
             output.Write(value);
-            output.Write(quote);
+            output.Write('\'');
             Pad(output, value.Length + 2, spec, leftPadding: false);
             return;
         }

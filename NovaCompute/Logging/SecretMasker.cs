@@ -118,8 +118,12 @@ internal static partial class SecretMasker
                 tokenEnd++;
             }
             searchFrom = tokenEnd;
+            if (tokenEnd == start)
+            {
+                continue;
+            }
             var lastAt = text.LastIndexOf('@', tokenEnd - 1, tokenEnd - start);
-            if (tokenEnd == start || lastAt < start)
+            if (lastAt < 0)
             {
                 continue;
             }
