@@ -6,8 +6,6 @@ using NovaCompute.Config;
 using NovaCompute.Logging;
 using NovaCompute.Systemd;
 using Serilog;
-using Serilog.Core;
-using Serilog.Events;
 using Serilog.Extensions.Logging;
 
 namespace NovaCompute;
@@ -31,10 +29,19 @@ public static partial class Daemon
         }
         var config = loaded.Config!;
 
-        // 2. logging.setup
-        var levelSwitch = new LoggingLevelSwitch(config.Get(LoggingOptions.Debug) ? LogEventLevel.Debug : LogEventLevel.Information);
-        await using var serilog = CreateLogger(levelSwitch);
-        using var loggerFactory = new SerilogLoggerFactory(serilog);
+        // 2. logging.setup: a log file that cannot be opened is a configuration error too.
+        NovaLogging logging;
+        try
+        {
+            logging = LoggingSetup.CreateLogger(LoggingOptions.ToSettings(config), LoggingEnvironment.FromProcess());
+        }
+        catch (Exception ex) when (ex is LoggingConfigurationException or IOException or UnauthorizedAccessException)
+        {
+            await Console.Error.WriteLineAsync("nova-compute: configuration error: " + ex.Message);
+            return ExitCodes.Config;
+        }
+        using var loggingLifetime = logging;
+        using var loggerFactory = new SerilogLoggerFactory(logging.Logger);
         var log = loggerFactory.CreateLogger("NovaCompute.Daemon");
         foreach (var warning in loaded.Warnings)
         {
@@ -46,7 +53,7 @@ public static partial class Daemon
             // 3. objects.register_all — arrives with the object registry.
             // 4. Service.create(binary='nova-compute', topic='compute')
             var identity = new ServiceIdentity(config.Get(ServiceOptions.Host)!, ServiceIdentity.ComputeBinary, ServiceIdentity.ComputeTopic);
-            using var host = BuildHost(config, loader, identity, serilog, levelSwitch);
+            using var host = BuildHost(config, loader, identity, logging);
 
             // 5. serve, 6. wait
             if (config.Get(ServiceOptions.LogOptions))
@@ -65,7 +72,7 @@ public static partial class Daemon
         }
     }
 
-    internal static IHost BuildHost(NovaConfig config, ConfigLoader loader, ServiceIdentity identity, Serilog.ILogger serilog, LoggingLevelSwitch levelSwitch)
+    internal static IHost BuildHost(NovaConfig config, ConfigLoader loader, ServiceIdentity identity, NovaLogging logging)
     {
         var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings
         {
@@ -74,9 +81,10 @@ public static partial class Daemon
         });
         builder.Logging.ClearProviders();
         builder.Logging.SetMinimumLevel(Microsoft.Extensions.Logging.LogLevel.Trace);
-        builder.Logging.AddSerilog(serilog, dispose: false);
+        // Disposed (flushed) by RunAsync's caller, after the host has logged its last line.
+        builder.Logging.AddSerilog(logging.Logger, dispose: false);
         builder.Services.AddNovaCompute(config, loader, identity);
-        builder.Services.AddSingleton(levelSwitch);
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IReloadable>(new LoggingReloadable(logging)));
         return builder.Build();
     }
 
@@ -91,7 +99,6 @@ public static partial class Daemon
         services.TryAddSingleton(sp => new ConfigMonitor(config, loader.Load, sp.GetRequiredService<ILogger<ConfigMonitor>>()));
         services.TryAddSingleton<IConfigMonitor>(sp => sp.GetRequiredService<ConfigMonitor>());
         services.TryAddSingleton<Reloader>();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IReloadable, LogLevelReloadable>());
 
         var timeout = config.Get(ServiceOptions.GracefulShutdownTimeout);
         services.Configure<HostOptions>(o =>
@@ -127,24 +134,6 @@ public static partial class Daemon
 
         services.AddHostedService<NovaService>();
         return services;
-    }
-
-    /// <summary>Interim console logger; replaced by the oslo-format logging setup.</summary>
-    private static Logger CreateLogger(LoggingLevelSwitch levelSwitch) =>
-        new LoggerConfiguration()
-            .MinimumLevel.ControlledBy(levelSwitch)
-            .Enrich.FromLogContext()
-            .WriteTo.Console(outputTemplate: "{Timestamp:yyyy-MM-dd HH:mm:ss.fff} {ProcessId} {Level:u} {SourceContext} [-] {Message:lj}{NewLine}{Exception}")
-            .CreateLogger();
-
-    /// <summary>Applies a changed <c>debug</c> on SIGHUP, as oslo.log's mutate hook does.</summary>
-    private sealed class LogLevelReloadable(LoggingLevelSwitch levelSwitch) : IReloadable
-    {
-        public Task ResetAsync(NovaConfig config, CancellationToken cancellationToken)
-        {
-            levelSwitch.MinimumLevel = config.Get(LoggingOptions.Debug) ? LogEventLevel.Debug : LogEventLevel.Information;
-            return Task.CompletedTask;
-        }
     }
 
     private static partial class Log

@@ -30,6 +30,19 @@ public static class NovaCommandLine
     private static readonly (Option<bool> On, Option<bool> Off, Opt Opt)[] BooleanFlags =
     [
         Pair(LoggingOptions.Debug, "-d", "If set to true, the logging level will be set to DEBUG instead of the default INFO level."),
+        Pair(LoggingOptions.UseJournal, null, "Enable journald for logging (native protocol with structured fields)."),
+        Pair(LoggingOptions.UseJson, null, "Use JSON formatting for logging."),
+        Pair(LoggingOptions.UseStderr, null, "Log output to standard error."),
+        Pair(LoggingOptions.WatchLogFile, null, "Reopen the log file when it is moved or removed (logrotate)."),
+    ];
+
+    /// <summary>oslo.log's value flags, with their deprecated spellings.</summary>
+    private static readonly (Option<string?> Flag, Opt Opt)[] ValueFlags =
+    [
+        (Value("--log-file", "PATH", "Name of log file to send logging output to. If no default is set, logging will go to stderr as defined by use_stderr.", "--logfile"), LoggingOptions.LogFile),
+        (Value("--log-dir", "DIR", "The base directory used for relative log_file paths.", "--logdir"), LoggingOptions.LogDir),
+        (Value("--log-date-format", "FORMAT", "Defines the format string for %(asctime)s in log records."), LoggingOptions.LogDateFormat),
+        (Value("--syslog-log-facility", "FACILITY", "Syslog facility to receive log lines (journald's SYSLOG_FACILITY)."), LoggingOptions.SyslogLogFacility),
     ];
 
     public static RootCommand Build()
@@ -41,6 +54,10 @@ public static class NovaCommandLine
         {
             root.Options.Add(on);
             root.Options.Add(off);
+        }
+        foreach (var (flag, _) in ValueFlags)
+        {
+            root.Options.Add(flag);
         }
         root.SetAction((result, cancellationToken) => Daemon.RunAsync(ReadConfigArguments(result), cancellationToken));
         root.Subcommands.Add(ConfigCommands.GenConfig());
@@ -100,6 +117,13 @@ public static class NovaCommandLine
                 overrides.Add((opt, "false", off.Name));
             }
         }
+        foreach (var (flag, opt) in ValueFlags)
+        {
+            if (result.GetValue(flag) is { } value)
+            {
+                overrides.Add((opt, value, flag.Name));
+            }
+        }
         return new ConfigArguments
         {
             Sources = sources,
@@ -107,6 +131,9 @@ public static class NovaCommandLine
             CommandLine = result.Tokens.Select(t => t.Value).ToList(),
         };
     }
+
+    private static Option<string?> Value(string name, string helpName, string description, params string[] aliases) =>
+        new(name, aliases) { Description = description, HelpName = helpName, Recursive = true };
 
     private static (Option<bool>, Option<bool>, Opt) Pair(BoolOpt opt, string? alias, string description)
     {
