@@ -110,8 +110,11 @@ internal sealed class ServiceRepository(IDbConnectionFactory factory) : IService
         catch (DbException ex) when (UniqueViolation(ex) is { } columns)
         {
             // nova's rule (db/main/api.py service_create): a violation naming "binary" is the
-            // binary constraint, anything else the topic one.
-            throw columns.Contains("binary", StringComparison.Ordinal)
+            // binary constraint, anything else the topic one. When a sibling's row breaks both,
+            // which one the database names first is its own choice, so ask which it really is.
+            var binaryTaken = columns.Contains("binary", StringComparison.Ordinal)
+                || await GetByHostAndBinaryAsync(service.Host, service.Binary, cancellationToken).ConfigureAwait(false) is not null;
+            throw binaryTaken
                 ? new ServiceBinaryExistsException(service.Host, service.Binary)
                 : new ServiceTopicExistsException(service.Host, service.Topic);
         }
