@@ -1,0 +1,145 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using NovaCompute.Config;
+using NovaCompute.Logging;
+using NovaCompute.Systemd;
+using Serilog;
+using Serilog.Core;
+using Serilog.Events;
+using Serilog.Extensions.Logging;
+
+namespace NovaCompute;
+
+/// <summary>
+/// nova/cmd/compute.py's <c>main()</c>, step for step: parse config, set up logging, register
+/// objects, create the service, serve, wait. Unlike nova, the exit status tells systemd what
+/// happened: 0 after a clean stop, 78 for bad configuration, 1 when start-up or a worker failed.
+/// </summary>
+public static partial class Daemon
+{
+    public static async Task<int> RunAsync(ConfigArguments arguments, CancellationToken cancellationToken)
+    {
+        // 1. config.parse_args: every problem reported at once, before anything is touched.
+        var loader = new ConfigLoader(OptionCatalog.All);
+        var loaded = loader.Load(arguments);
+        if (!loaded.Succeeded)
+        {
+            ConfigReport.WriteErrors(Console.Error, loaded);
+            return ExitCodes.Config;
+        }
+        var config = loaded.Config!;
+
+        // 2. logging.setup
+        var levelSwitch = new LoggingLevelSwitch(config.Get(LoggingOptions.Debug) ? LogEventLevel.Debug : LogEventLevel.Information);
+        await using var serilog = CreateLogger(levelSwitch);
+        using var loggerFactory = new SerilogLoggerFactory(serilog);
+        var log = loggerFactory.CreateLogger("NovaCompute.Daemon");
+        foreach (var warning in loaded.Warnings)
+        {
+            Log.ConfigWarning(log, warning.ToString());
+        }
+
+        try
+        {
+            // 3. objects.register_all — arrives with the object registry.
+            // 4. Service.create(binary='nova-compute', topic='compute')
+            var identity = new ServiceIdentity(config.Get(ServiceOptions.Host)!, ServiceIdentity.ComputeBinary, ServiceIdentity.ComputeTopic);
+            using var host = BuildHost(config, loader, identity, serilog, levelSwitch);
+
+            // 5. serve, 6. wait
+            if (config.Get(ServiceOptions.LogOptions))
+            {
+                OptionDump.Log(log, config);
+            }
+            // Looked up before the run: RunAsync disposes the host's service provider.
+            var workers = host.Services.GetServices<IHostedService>().OfType<BackgroundService>().ToList();
+            await host.RunAsync(cancellationToken);
+            return workers.Any(w => w.ExecuteTask is { IsFaulted: true }) ? ExitCodes.Failure : ExitCodes.Ok;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            Log.Unhandled(log, ex);
+            return ExitCodes.Failure;
+        }
+    }
+
+    internal static IHost BuildHost(NovaConfig config, ConfigLoader loader, ServiceIdentity identity, Serilog.ILogger serilog, LoggingLevelSwitch levelSwitch)
+    {
+        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings
+        {
+            ApplicationName = identity.Binary,
+            DisableDefaults = true,
+        });
+        builder.Logging.ClearProviders();
+        builder.Logging.SetMinimumLevel(Microsoft.Extensions.Logging.LogLevel.Trace);
+        builder.Logging.AddSerilog(serilog, dispose: false);
+        builder.Services.AddNovaCompute(config, loader, identity);
+        builder.Services.AddSingleton(levelSwitch);
+        return builder.Build();
+    }
+
+    /// <summary>
+    /// Everything the daemon runs, registered in nova's start order (the host starts hosted services
+    /// in registration order and stops them in reverse). <c>TryAdd</c> lets tests swap a piece.
+    /// </summary>
+    public static IServiceCollection AddNovaCompute(this IServiceCollection services, NovaConfig config, ConfigLoader loader, ServiceIdentity identity)
+    {
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton(identity);
+        services.TryAddSingleton(sp => new ConfigMonitor(config, loader.Load, sp.GetRequiredService<ILogger<ConfigMonitor>>()));
+        services.TryAddSingleton<IConfigMonitor>(sp => sp.GetRequiredService<ConfigMonitor>());
+        services.TryAddSingleton<Reloader>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IReloadable, LogLevelReloadable>());
+
+        var timeout = config.Get(ServiceOptions.GracefulShutdownTimeout);
+        services.Configure<HostOptions>(o =>
+        {
+            // 0 means "wait forever", as oslo's graceful_shutdown_timeout.
+            o.ShutdownTimeout = timeout > 0 ? TimeSpan.FromSeconds(timeout) : Timeout.InfiniteTimeSpan;
+            o.ServicesStartConcurrently = false;
+            o.ServicesStopConcurrently = false;
+            o.BackgroundServiceExceptionBehavior = BackgroundServiceExceptionBehavior.StopHost;
+        });
+        services.TryAddSingleton(sp => new SignalLifetimeOptions
+        {
+            // A little past the host's own timeout, so the host can log what it abandoned first.
+            GracefulShutdownTimeout = timeout > 0 ? TimeSpan.FromSeconds(timeout + 5) : null,
+            OnReload = sp.GetRequiredService<Reloader>().ReloadAsync,
+        });
+        // The host registers ConsoleLifetime itself; ours replaces it (SIGHUP must not terminate).
+        services.RemoveAll<IHostLifetime>();
+        services.AddSingleton<IHostLifetime, SignalLifetime>();
+
+        services.AddHostedService<NovaService>();
+        return services;
+    }
+
+    /// <summary>Interim console logger; replaced by the oslo-format logging setup.</summary>
+    private static Logger CreateLogger(LoggingLevelSwitch levelSwitch) =>
+        new LoggerConfiguration()
+            .MinimumLevel.ControlledBy(levelSwitch)
+            .Enrich.FromLogContext()
+            .WriteTo.Console(outputTemplate: "{Timestamp:yyyy-MM-dd HH:mm:ss.fff} {ProcessId} {Level:u} {SourceContext} [-] {Message:lj}{NewLine}{Exception}")
+            .CreateLogger();
+
+    /// <summary>Applies a changed <c>debug</c> on SIGHUP, as oslo.log's mutate hook does.</summary>
+    private sealed class LogLevelReloadable(LoggingLevelSwitch levelSwitch) : IReloadable
+    {
+        public Task ResetAsync(NovaConfig config, CancellationToken cancellationToken)
+        {
+            levelSwitch.MinimumLevel = config.Get(LoggingOptions.Debug) ? LogEventLevel.Debug : LogEventLevel.Information;
+            return Task.CompletedTask;
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 1010, Level = Microsoft.Extensions.Logging.LogLevel.Warning, Message = "{Problem}")]
+        public static partial void ConfigWarning(Microsoft.Extensions.Logging.ILogger logger, string problem);
+
+        [LoggerMessage(EventId = 1011, Level = Microsoft.Extensions.Logging.LogLevel.Critical, Message = "Unhandled error")]
+        public static partial void Unhandled(Microsoft.Extensions.Logging.ILogger logger, Exception exception);
+    }
+}
