@@ -8,7 +8,9 @@ public static class OptionCatalog
 {
     public static IReadOnlyList<Opt> All { get; } = Build(
         ServiceOptions.All,
-        Logging.LoggingOptions.All);
+        Logging.LoggingOptions.All,
+        Db.DatabaseOptions.All,
+        ServiceGroup.ServiceGroupOptions.All);
 
     private static List<Opt> Build(params IReadOnlyList<Opt>[] lists)
     {
