@@ -50,6 +50,8 @@ internal sealed class HeartbeatWriter : BackgroundService, IHeartbeatHealth
     private DateTimeOffset? _lastSuccess;
     private int _consecutiveFailures;
     private bool _disconnected;
+    private long _beatsStarted;
+    private long _beatsCompleted;
 
     public HeartbeatWriter(IServiceRepository repository, ServiceRegistrar registrar, IServiceGroupSettingsSource settings,
         TimeProvider time, ILogger<HeartbeatWriter> logger)
@@ -77,6 +79,12 @@ internal sealed class HeartbeatWriter : BackgroundService, IHeartbeatHealth
     }
 
     public int ConsecutiveFailures => Volatile.Read(ref _consecutiveFailures);
+
+    /// <summary>Beats the loop has begun (successful or not).</summary>
+    internal long BeatsStarted => Interlocked.Read(ref _beatsStarted);
+
+    /// <summary>Beats the loop has finished, however they ended.</summary>
+    internal long BeatsCompleted => Interlocked.Read(ref _beatsCompleted);
 
     public bool IsOverdue
     {
@@ -143,7 +151,9 @@ internal sealed class HeartbeatWriter : BackgroundService, IHeartbeatHealth
             }
             anchor = _time.GetUtcNow();
             first = false;
+            Interlocked.Increment(ref _beatsStarted);
             await BeatAsync(settings.ReportInterval, stoppingToken).ConfigureAwait(false);
+            Interlocked.Increment(ref _beatsCompleted);
         }
     }
 
