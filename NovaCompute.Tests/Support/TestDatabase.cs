@@ -32,7 +32,7 @@ internal sealed class TestDatabase : IAsyncDisposable
 
     public DatabaseUrl Url { get; }
 
-    /// <summary>The oslo.db URL text a config file would hold (PostgreSQL: without the test schema).</summary>
+    /// <summary>The oslo.db URL text a config file would hold for this database.</summary>
     public string ConnectionText { get; private set; } = "";
 
     /// <summary>The PostgreSQL schema of this test (null for SQLite).</summary>
@@ -65,7 +65,12 @@ internal sealed class TestDatabase : IAsyncDisposable
                 await admin.OpenAsync();
                 await admin.ExecuteAsync($"CREATE SCHEMA {schema}");
             }
-            database = new TestDatabase(dialect, url, null, schema, url.ConnectionString) { ConnectionText = text };
+            // The schema travels in the URL too (libpq's options parameter), so a config file can name it.
+            var separator = text.Contains('?', StringComparison.Ordinal) ? "&" : "?";
+            database = new TestDatabase(dialect, url, null, schema, url.ConnectionString)
+            {
+                ConnectionText = $"{text}{separator}options={Uri.EscapeDataString("-c search_path=" + schema)}",
+            };
         }
         if (migrate)
         {
