@@ -53,6 +53,8 @@ internal sealed class DbConnectionFactory : IDbConnectionFactory, IAsyncDisposab
     private readonly string _sqlitePragmas;
     private readonly SemaphoreSlim _firstOpen = new(1, 1);
     private volatile bool _sqlitePrepared;
+    private readonly System.Runtime.CompilerServices.ConditionalWeakTable<SQLitePCL.sqlite3, object> _configuredHandles = new();
+    private static readonly object Configured = new();
     private SqliteConnection? _memoryKeeper;
 
     public DbConnectionFactory(DatabaseUrl url, DbConnectionSettings? settings = null)
@@ -106,11 +108,15 @@ internal sealed class DbConnectionFactory : IDbConnectionFactory, IAsyncDisposab
         try
         {
             await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
-            // Pooled connections keep their pragmas, but a fresh one from the pool does not say so;
-            // setting them again costs microseconds in-process.
-            using var command = connection.CreateCommand();
-            command.CommandText = _sqlitePragmas;
-            await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            // Pragmas belong to the native handle, which the pool hands out again and again: set
+            // them once per handle, not once per open (the heartbeat opens for every beat).
+            if (connection.Handle is { } handle && !_configuredHandles.TryGetValue(handle, out _))
+            {
+                using var command = connection.CreateCommand();
+                command.CommandText = _sqlitePragmas;
+                await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+                _configuredHandles.AddOrUpdate(handle, Configured);
+            }
             return connection;
         }
         catch

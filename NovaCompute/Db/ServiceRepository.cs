@@ -162,15 +162,25 @@ internal sealed class ServiceRepository(IDbConnectionFactory factory) : IService
 
     // The clock comes from the same statement as the rows (a one-row derived table joined to the
     // services), so is_up compares last_seen_up with the clock that wrote it, as of this read.
-    private const string ListSqlite =
-        $"SELECT n.db_now, {ServiceRecord.Columns} FROM (SELECT {Schema.SqliteNow} AS db_now) n LEFT JOIN services s ON s.deleted = 0";
-
     private const string ListPostgreSql =
         $"SELECT n.db_now, {ServiceRecord.Columns} FROM (SELECT {Schema.PostgreSqlNow} AS db_now) n LEFT JOIN services s ON s.deleted = 0";
 
+    // SQLite's per-value cost through the ADO.NET provider is about a microsecond, so 10,000 rows
+    // of 15 columns read value by value take ~200 ms; built as one JSON text inside SQLite and
+    // parsed here, the same rows take a few milliseconds. Order is restored by id after parsing.
+    private const string ListSqliteJson = $"""
+        SELECT {Schema.SqliteNow}, (SELECT json_group_array(json_array(s.id, s.uuid, s.host, s."binary", s.topic, s.report_count,
+            s.disabled, s.disabled_reason, s.last_seen_up, s.forced_down, s.version, s.created_at, s.updated_at, s.deleted_at, s.deleted))
+        FROM services s WHERE s.deleted = 0
+        """;
+
     public async Task<ServiceListing> ListAsync(string? host, string? binary, CancellationToken cancellationToken)
     {
-        var sql = Sqlite ? ListSqlite : ListPostgreSql;
+        if (Sqlite)
+        {
+            return await ListSqliteAsync(host, binary, cancellationToken).ConfigureAwait(false);
+        }
+        var sql = ListPostgreSql;
         if (host is not null)
         {
             sql += " AND s.host = @host";
@@ -193,6 +203,32 @@ internal sealed class ServiceRepository(IDbConnectionFactory factory) : IService
                 rows.Add(ServiceRecord.Read(reader, 1));
             }
         }
+        return new ServiceListing(rows, now);
+    }
+
+    private async Task<ServiceListing> ListSqliteAsync(string? host, string? binary, CancellationToken cancellationToken)
+    {
+        var sql = ListSqliteJson;
+        if (host is not null)
+        {
+            sql += " AND s.host = @host";
+        }
+        if (binary is not null)
+        {
+            sql += " AND s.\"binary\" = @binary";
+        }
+        sql += ")";
+        await using var connection = await factory.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var reader = await connection.ExecuteReaderAsync(new CommandDefinition(sql, new { host, binary },
+            cancellationToken: cancellationToken)).ConfigureAwait(false);
+        if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            throw new InvalidOperationException("the service list query returned no row");
+        }
+        var now = ServiceRecord.ParseSqliteTimestamp(reader.GetString(0));
+        // The JSON text's UTF-8 bytes as SQLite holds them: no UTF-16 round trip for megabytes of text.
+        var rows = ServiceRecord.ParseJsonRows(reader.GetFieldValue<byte[]>(1));
+        rows.Sort(static (a, b) => a.Id.CompareTo(b.Id));
         return new ServiceListing(rows, now);
     }
 
