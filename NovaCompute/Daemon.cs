@@ -102,15 +102,28 @@ public static partial class Daemon
             o.ServicesStopConcurrently = false;
             o.BackgroundServiceExceptionBehavior = BackgroundServiceExceptionBehavior.StopHost;
         });
-        services.TryAddSingleton(sp => new SignalLifetimeOptions
+        services.TryAddSingleton(sp =>
         {
-            // A little past the host's own timeout, so the host can log what it abandoned first.
-            GracefulShutdownTimeout = timeout > 0 ? TimeSpan.FromSeconds(timeout + 5) : null,
-            OnReload = sp.GetRequiredService<Reloader>().ReloadAsync,
+            var lifecycle = sp.GetRequiredService<SystemdLifecycle>();
+            var reloader = sp.GetRequiredService<Reloader>();
+            return new SignalLifetimeOptions
+            {
+                // A little past the host's own timeout, so the host can log what it abandoned first.
+                GracefulShutdownTimeout = timeout > 0 ? TimeSpan.FromSeconds(timeout + 5) : null,
+                OnReload = ct => lifecycle.ReloadAsync(reloader.ReloadAsync, ct),
+            };
         });
         // The host registers ConsoleLifetime itself; ours replaces it (SIGHUP must not terminate).
         services.RemoveAll<IHostLifetime>();
         services.AddSingleton<IHostLifetime, SignalLifetime>();
+
+        // systemd first: its watchdog must run while the others start, and READY=1 is sent once all have.
+        services.TryAddSingleton(_ => SystemdEnvironment.TakeFromProcess());
+        services.TryAddSingleton<ISystemdNotifier>(sp => new SystemdNotifier(sp.GetRequiredService<SystemdEnvironment>().NotifySocket));
+        services.TryAddSingleton<IServiceStatus, ServiceStatus>();
+        services.TryAddSingleton<SystemdLifecycle>();
+        services.AddHostedService(sp => sp.GetRequiredService<SystemdLifecycle>());
+        services.AddHostedService<SystemdWatchdog>();
 
         services.AddHostedService<NovaService>();
         return services;

@@ -8,6 +8,7 @@ public static class OptionCatalog
 {
     public static IReadOnlyList<Opt> All { get; } = Build(
         ServiceOptions.All,
+        Periodic.PeriodicOptions.All,
         Logging.LoggingOptions.All,
         Db.DatabaseOptions.All,
         ServiceGroup.ServiceGroupOptions.All);
