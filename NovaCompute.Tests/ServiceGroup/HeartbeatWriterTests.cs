@@ -211,6 +211,22 @@ public class HeartbeatWriterTests
         Assert.That(_writer.IsOverdue, Is.False);
     }
 
+    [Test]
+    public async Task WatchdogCheck_DatabaseDownButLoopAlive_StaysHealthyAndAWedgedLoopIsReported()
+    {
+        NovaCompute.Systemd.IWatchdogCheck check = _writer;
+        await _writer.StartAsync(_stop.Token);
+        await AdvanceToNextBeatAsync(1);
+        _repository.Heartbeats = FaultyServiceRepository.Mode.Fail;
+        for (var i = 2; i <= 12; i++)
+        {
+            await AdvanceToNextBeatAsync(i);
+            Assert.That(check.Problem(_time.GetUtcNow()), Is.Null, "an outage is not a wedged loop");
+        }
+        // The loop has stopped finishing beats (what a deadlock would look like from outside).
+        Assert.That(check.Problem(_time.GetUtcNow() + TimeSpan.FromSeconds(26)), Does.StartWith("no heartbeat attempt finished for 26 s"));
+    }
+
     /// <summary>Changes the settings as a SIGHUP would and waits until the waiting loop took them in.</summary>
     private async Task ReloadAsync(ServiceGroupSettings settings)
     {

@@ -35,6 +35,7 @@ public static class ServiceGroupServiceCollectionExtensions
         services.TryAddSingleton<HeartbeatWriter>();
         services.TryAddSingleton<IHeartbeatHealth>(sp => sp.GetRequiredService<HeartbeatWriter>());
         services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<HeartbeatWriter>());
+        services.AddSingleton<Systemd.IWatchdogCheck>(sp => sp.GetRequiredService<HeartbeatWriter>());
         return services;
     }
 
