@@ -123,14 +123,14 @@ internal static class ServiceCli
         return ExitCodes.Ok;
     }
 
-    private static string?[] Cells(ServiceStatus s) =>
+    private static string?[] Cells(ServiceListEntry s) =>
     [
         s.Id.ToString(CultureInfo.InvariantCulture), s.Binary, s.Host, s.Zone, s.Status, s.State,
         Timestamp(s.UpdatedAt), s.DisabledReason, Bool(s.ForcedDown),
     ];
 
     /// <summary>The os-services body: <c>{"services": [...]}</c> with the API's field names, plus <c>uuid</c>.</summary>
-    internal static JsonObject ToJson(IEnumerable<ServiceStatus> services) => new()
+    internal static JsonObject ToJson(IEnumerable<ServiceListEntry> services) => new()
     {
         ["services"] = new JsonArray(services.Select(s => (JsonNode)new JsonObject
         {

@@ -3,7 +3,7 @@ using NovaCompute.Db;
 namespace NovaCompute.ServiceGroup;
 
 /// <summary>One service as the os-services API and <c>nova service-list</c> show it (reference §15.1).</summary>
-internal sealed record ServiceStatus(
+internal sealed record ServiceListEntry(
     int Id,
     string? Uuid,
     string? Binary,
@@ -37,11 +37,11 @@ internal sealed class ServiceStatusQuery(IServiceRepository repository, IService
     // The API hides the records of its own WSGI services (nova/api/openstack/compute/services.py).
     private static readonly HashSet<string> HiddenBinaries = new(StringComparer.Ordinal) { "nova-osapi_compute", "nova-metadata" };
 
-    public async Task<IReadOnlyList<ServiceStatus>> ListAsync(string? host, string? binary, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<ServiceListEntry>> ListAsync(string? host, string? binary, CancellationToken cancellationToken)
     {
         var listing = await repository.ListAsync(host, binary, cancellationToken).ConfigureAwait(false);
         var downTime = settings.Current.ServiceDownTime;
-        var result = new List<ServiceStatus>(listing.Services.Count);
+        var result = new List<ServiceListEntry>(listing.Services.Count);
         foreach (var row in listing.Services)
         {
             if (row.Binary is not null && HiddenBinaries.Contains(row.Binary))
@@ -54,7 +54,7 @@ internal sealed class ServiceStatusQuery(IServiceRepository repository, IService
     }
 
     /// <summary>The status of one row, judged at <paramref name="databaseNow"/>.</summary>
-    public ServiceStatus ToStatus(ServiceRecord row, DateTime databaseNow, int serviceDownTime) => new(
+    public ServiceListEntry ToStatus(ServiceRecord row, DateTime databaseNow, int serviceDownTime) => new(
         row.Id,
         row.Uuid,
         row.Binary,
