@@ -62,6 +62,8 @@ public static class NovaCommandLine
         root.SetAction((result, cancellationToken) => Daemon.RunAsync(ReadConfigArguments(result), cancellationToken));
         root.Subcommands.Add(ConfigCommands.GenConfig());
         root.Subcommands.Add(ConfigCommands.CheckConfig());
+        root.Subcommands.Add(ServiceCommands.Build());
+        root.Subcommands.Add(DbCommands.Build());
         return root;
     }
 

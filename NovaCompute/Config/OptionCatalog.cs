@@ -9,7 +9,9 @@ public static class OptionCatalog
     public static IReadOnlyList<Opt> All { get; } = Build(
         ServiceOptions.All,
         Periodic.PeriodicOptions.All,
-        Logging.LoggingOptions.All);
+        Logging.LoggingOptions.All,
+        Db.DatabaseOptions.All,
+        ServiceGroup.ServiceGroupOptions.All);
 
     private static List<Opt> Build(params IReadOnlyList<Opt>[] lists)
     {
