@@ -24,9 +24,10 @@ public class DaemonTests
         return DaemonProcess.Start(["--config-file", _conf, .. extra]);
     }
 
-    private static string BaseConfig(string extra = "") => $"""
+    private string BaseConfig(string extra = "") => $"""
         [DEFAULT]
         host = daemon-test-{Guid.NewGuid():N}
+        state_path = {_dir.FullName}
         graceful_shutdown_timeout = 20
         {extra}
         """;
@@ -63,7 +64,8 @@ public class DaemonTests
     public async Task Run_StopSignal_StopsGracefullyWithStatus0(int signal, string name)
     {
         using var daemon = Start(BaseConfig());
-        await daemon.WaitForLineAsync("Starting compute node (version 26.2.2)");
+        await daemon.WaitForLineAsync("Service ready");
+        Assert.That(daemon.Output, Does.Contain("Starting compute node (version 26.2.2)"));
         daemon.Signal(signal);
         Assert.That(await daemon.WaitForExitAsync(), Is.EqualTo(0), daemon.Output);
         Assert.That(daemon.Output, Does.Contain($"Caught {name}, stopping gracefully"));
@@ -74,7 +76,7 @@ public class DaemonTests
     public async Task Run_SigHupWithMutableChange_AppliesItAndKeepsRunning()
     {
         using var daemon = Start(BaseConfig("debug = false"));
-        await daemon.WaitForLineAsync("Starting compute node");
+        await daemon.WaitForLineAsync("Service ready");
         File.WriteAllText(_conf, File.ReadAllText(_conf).Replace("debug = false", "debug = true") + "\ngraceful_shutdown_timeout = 30\n");
         daemon.Signal(DaemonProcess.SIGHUP);
         await daemon.WaitForLineAsync("Option DEFAULT.debug changed from [false] to [true]");
@@ -88,7 +90,7 @@ public class DaemonTests
     public async Task Run_SigHupWithBrokenFile_KeepsRunningOnOldConfiguration()
     {
         using var daemon = Start(BaseConfig());
-        await daemon.WaitForLineAsync("Starting compute node");
+        await daemon.WaitForLineAsync("Service ready");
         File.AppendAllText(_conf, "\nbroken line\n");
         daemon.Signal(DaemonProcess.SIGHUP);
         await daemon.WaitForLineAsync("Configuration reload rejected, keeping the running configuration");
@@ -112,18 +114,109 @@ public class DaemonTests
         File.WriteAllText(_conf, BaseConfig());
         using var daemon = DaemonProcess.Start(["--config-file", _conf], new Dictionary<string, string> { ["NOTIFY_SOCKET"] = receiver.Address });
 
-        Assert.That(await receiver.ReceiveAsync(TimeSpan.FromSeconds(30)), Is.EqualTo("STATUS=Starting"));
-        Assert.That(await receiver.ReceiveAsync(), Is.EqualTo("STATUS=Running"));
-        Assert.That(await receiver.ReceiveAsync(), Is.EqualTo("READY=1"));
-        Assert.That(daemon.Output, Does.Contain("Starting compute node"), "READY=1 only after start-up");
+        var beforeReady = new List<string>();
+        for (var message = await receiver.ReceiveAsync(TimeSpan.FromSeconds(30)); message != "READY=1"; message = await receiver.ReceiveAsync(TimeSpan.FromSeconds(30)))
+        {
+            beforeReady.Add(message);
+        }
+        Assert.That(beforeReady[0], Is.EqualTo("STATUS=Starting"));
+        Assert.That(beforeReady[^1], Does.StartWith("STATUS=Running; Registered as daemon-test-").And.Contain("(nova-compute); reporting every 10 s"),
+            "READY=1 only once the service record exists");
+        Assert.That(daemon.Output, Does.Contain("Starting compute node"));
 
         daemon.Signal(DaemonProcess.SIGHUP);
         Assert.That(await receiver.ReceiveAsync(), Does.Match(@"^RELOADING=1\nMONOTONIC_USEC=\d+$"));
         Assert.That(await receiver.ReceiveAsync(), Is.EqualTo("READY=1"));
 
         daemon.Signal(DaemonProcess.SIGTERM);
-        Assert.That(await receiver.ReceiveAsync(), Is.EqualTo("STATUS=Stopping"));
+        Assert.That(await receiver.ReceiveAsync(), Does.StartWith("STATUS=Stopping; Registered as"));
         Assert.That(await receiver.ReceiveAsync(), Is.EqualTo("STOPPING=1"));
         Assert.That(await daemon.WaitForExitAsync(), Is.EqualTo(0));
+    }
+
+    private async Task<System.Text.Json.Nodes.JsonObject> ServiceRowAsync(string host)
+    {
+        var list = await Shell.RunAsync(TestServices.PublishedDaemon, ["service", "list", "--config-file", _conf, "--host", host, "--format", "json"]);
+        Assert.That(list.ExitCode, Is.Zero, list.Output);
+        var rows = System.Text.Json.Nodes.JsonNode.Parse(list.Stdout)!["services"]!.AsArray();
+        Assert.That(rows, Has.Count.EqualTo(1), list.Stdout);
+        return rows[0]!.AsObject();
+    }
+
+    /// <summary>
+    /// The heartbeat end to end: the real daemon registers, beats every report_interval, follows a
+    /// SIGHUP change of report_interval, and recreates its record after `service delete`.
+    /// </summary>
+    [Test]
+    public async Task Run_Heartbeat_RegistersBeatsFollowsReloadAndRecreatesDeletedRecord()
+    {
+        var host = "hb-" + Guid.NewGuid().ToString("N")[..12];
+        var config = $"""
+            [DEFAULT]
+            host = {host}
+            state_path = {_dir.FullName}
+            report_interval = 1
+            service_down_time = 60
+            graceful_shutdown_timeout = 20
+            """;
+        using var daemon = Start(config);
+        await daemon.WaitForLineAsync("Service ready");
+
+        var row = await ServiceRowAsync(host);
+        Assert.That((string?)row["state"], Is.EqualTo("up"));
+        Assert.That((string?)row["status"], Is.EqualTo("enabled"));
+
+        // INITIAL_REPORTING_DELAY (5 s), then one beat a second.
+        await Eventually(async () => await CountAsync(host) >= 3, TimeSpan.FromSeconds(20));
+
+        File.WriteAllText(_conf, config.Replace("report_interval = 1", "report_interval = 30"));
+        daemon.Signal(DaemonProcess.SIGHUP);
+        await daemon.WaitForLineAsync("Option DEFAULT.report_interval changed from [1] to [30]");
+        var afterReload = await CountAsync(host);
+        await Task.Delay(TimeSpan.FromSeconds(3));
+        Assert.That(await CountAsync(host), Is.LessThanOrEqualTo(afterReload + 1), "beats follow the new 30 s interval");
+
+        File.WriteAllText(_conf, config);
+        daemon.Signal(DaemonProcess.SIGHUP);
+        var delete = await Shell.RunAsync(TestServices.PublishedDaemon, ["service", "delete", host, "--config-file", _conf]);
+        Assert.That(delete.ExitCode, Is.Zero, delete.Output);
+        await daemon.WaitForLineAsync("is gone. Recreating it", TimeSpan.FromSeconds(20));
+        Assert.That((string?)(await ServiceRowAsync(host))["state"], Is.EqualTo("up"));
+
+        daemon.Signal(DaemonProcess.SIGTERM);
+        Assert.That(await daemon.WaitForExitAsync(), Is.EqualTo(0), daemon.Output);
+    }
+
+    /// <summary>report_count straight from the daemon's SQLite file (the API shape does not carry it).</summary>
+    private async Task<long> CountAsync(string host)
+    {
+        await using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(_dir.FullName, "nova.sqlite")};Mode=ReadOnly");
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT report_count FROM services WHERE host = $host AND deleted = 0";
+        command.Parameters.AddWithValue("$host", host);
+        return Convert.ToInt64(await command.ExecuteScalarAsync(), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    private static async Task Eventually(Func<Task<bool>> condition, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (!await condition())
+        {
+            Assert.That(DateTime.UtcNow, Is.LessThan(deadline), "condition not reached in time");
+            await Task.Delay(250);
+        }
+    }
+
+    [Test]
+    public async Task Run_StopDuringStartUp_ExitsZero()
+    {
+        // An unreachable PostgreSQL keeps the start in its connection retries.
+        using var daemon = Start(BaseConfig("[database]\nconnection = postgresql://nova:pw@127.0.0.1:1/nova\nmax_retries = -1\nretry_interval = 1"));
+        await daemon.WaitForLineAsync("Could not reach the database");
+        daemon.Signal(DaemonProcess.SIGTERM);
+        Assert.That(await daemon.WaitForExitAsync(), Is.EqualTo(0), daemon.Output);
+        Assert.That(daemon.Output, Does.Contain("Stopped during start-up"));
+        Assert.That(daemon.Output, Does.Not.Contain(":pw@"));
     }
 }

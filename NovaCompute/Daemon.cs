@@ -4,6 +4,8 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using NovaCompute.Config;
 using NovaCompute.Logging;
+using NovaCompute.Objects;
+using NovaCompute.ServiceGroup;
 using NovaCompute.Systemd;
 using Serilog;
 using Serilog.Extensions.Logging;
@@ -50,7 +52,8 @@ public static partial class Daemon
 
         try
         {
-            // 3. objects.register_all — arrives with the object registry.
+            // 3. objects.register_all
+            ObjectRegistry.RegisterAll();
             // 4. Service.create(binary='nova-compute', topic='compute')
             var identity = new ServiceIdentity(config.Get(ServiceOptions.Host)!, ServiceIdentity.ComputeBinary, ServiceIdentity.ComputeTopic);
             using var host = BuildHost(config, loader, identity, logging);
@@ -62,7 +65,17 @@ public static partial class Daemon
             }
             // Looked up before the run: RunAsync disposes the host's service provider.
             var workers = host.Services.GetServices<IHostedService>().OfType<BackgroundService>().ToList();
-            await host.RunAsync(cancellationToken);
+            var stopping = host.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;
+            try
+            {
+                await host.RunAsync(cancellationToken);
+            }
+            catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+            {
+                // SIGTERM while starting (systemctl stop during a slow start): a requested stop, not a failure.
+                Log.StoppedDuringStart(log);
+                return ExitCodes.Ok;
+            }
             return workers.Any(w => w.ExecuteTask is { IsFaulted: true }) ? ExitCodes.Failure : ExitCodes.Ok;
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
@@ -133,6 +146,8 @@ public static partial class Daemon
         services.AddHostedService<SystemdWatchdog>();
 
         services.AddHostedService<NovaService>();
+        // Schema migration, then the heartbeat writer (whose start registers the service record).
+        services.AddServiceGroup(config);
         return services;
     }
 
@@ -140,6 +155,9 @@ public static partial class Daemon
     {
         [LoggerMessage(EventId = 1010, Level = Microsoft.Extensions.Logging.LogLevel.Warning, Message = "{Problem}")]
         public static partial void ConfigWarning(Microsoft.Extensions.Logging.ILogger logger, string problem);
+
+        [LoggerMessage(EventId = 1012, Level = Microsoft.Extensions.Logging.LogLevel.Information, Message = "Stopped during start-up")]
+        public static partial void StoppedDuringStart(Microsoft.Extensions.Logging.ILogger logger);
 
         [LoggerMessage(EventId = 1011, Level = Microsoft.Extensions.Logging.LogLevel.Critical, Message = "Unhandled error")]
         public static partial void Unhandled(Microsoft.Extensions.Logging.ILogger logger, Exception exception);

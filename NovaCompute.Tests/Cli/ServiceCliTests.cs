@@ -1,8 +1,7 @@
 using System.Text.Json.Nodes;
-using NovaCompute.Config;
+using NovaCompute.Cli;
 using NovaCompute.Db;
 using NovaCompute.ServiceGroup;
-using NovaCompute.Cli;
 using NovaCompute.Tests.Support;
 
 namespace NovaCompute.Tests.Cli;

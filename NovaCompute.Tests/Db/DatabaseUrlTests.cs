@@ -1,5 +1,5 @@
-using Npgsql;
 using NovaCompute.Db;
+using Npgsql;
 
 namespace NovaCompute.Tests.Db;
 

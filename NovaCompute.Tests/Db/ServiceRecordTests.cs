@@ -23,9 +23,21 @@ public class ServiceRecordTests
         var row = ServiceRecord.ParseJsonRows(Encoding.UTF8.GetBytes(json)).Single();
         Assert.That(row, Is.EqualTo(new ServiceRecord
         {
-            Id = 7, Uuid = "u-1", Host = "h1", Binary = "nova-compute", Topic = "compute", ReportCount = 12, Disabled = true,
-            DisabledReason = "why", LastSeenUp = new DateTime(2024, 5, 14, 9, 12, 49).AddTicks(10), ForcedDown = false, Version = 64,
-            CreatedAt = new DateTime(2024, 5, 14, 9, 0, 0), UpdatedAt = null, DeletedAt = null, Deleted = 0,
+            Id = 7,
+            Uuid = "u-1",
+            Host = "h1",
+            Binary = "nova-compute",
+            Topic = "compute",
+            ReportCount = 12,
+            Disabled = true,
+            DisabledReason = "why",
+            LastSeenUp = new DateTime(2024, 5, 14, 9, 12, 49).AddTicks(10),
+            ForcedDown = false,
+            Version = 64,
+            CreatedAt = new DateTime(2024, 5, 14, 9, 0, 0),
+            UpdatedAt = null,
+            DeletedAt = null,
+            Deleted = 0,
         }));
     }
 }

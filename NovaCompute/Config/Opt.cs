@@ -112,9 +112,13 @@ public sealed class StrOpt(string name, string? @default) : Opt<string?>(name, @
 {
     public override string TypeDescription => "string value";
 
+    /// <summary>A further check of the value (e.g. a URL's syntax); throws <see cref="FormatException"/> with the reason.</summary>
+    public Action<string>? Validator { get; init; }
+
     internal override string? Parse(string raw)
     {
         CheckChoice(raw);
+        Validator?.Invoke(raw);
         return raw;
     }
 

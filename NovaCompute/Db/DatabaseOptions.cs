@@ -33,6 +33,8 @@ public static class DatabaseOptions
         Namespace = "oslo.db",
         Secret = true,
         Help = "The SQLAlchemy connection string to use to connect to the database.",
+        // A malformed URL is a configuration error (exit 78), found before anything starts.
+        Validator = url => DatabaseUrl.Parse(url),
         DeprecatedNames = [new("DEFAULT", "sql_connection"), new("DATABASE", "sql_connection"), new("sql", "connection")],
     };
 

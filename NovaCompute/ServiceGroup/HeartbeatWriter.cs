@@ -54,9 +54,12 @@ internal sealed class HeartbeatWriter : BackgroundService, IHeartbeatHealth, Sys
     private long _beatsStarted;
     private long _beatsCompleted;
 
+    private readonly Systemd.IServiceStatus? _status;
+
     public HeartbeatWriter(IServiceRepository repository, ServiceRegistrar registrar, IServiceGroupSettingsSource settings,
-        TimeProvider time, ILogger<HeartbeatWriter> logger)
+        TimeProvider time, ILogger<HeartbeatWriter> logger, Systemd.IServiceStatus? status = null)
     {
+        _status = status;
         _repository = repository;
         _registrar = registrar;
         _settings = settings;
@@ -138,6 +141,8 @@ internal sealed class HeartbeatWriter : BackgroundService, IHeartbeatHealth, Sys
         {
             _registeredAt = _time.GetUtcNow();
         }
+        _status?.Set("service", $"Registered as {record.Host} ({record.Binary})");
+        ReportStatus(null);
         await base.StartAsync(cancellationToken).ConfigureAwait(false);
     }
 
@@ -245,8 +250,22 @@ internal sealed class HeartbeatWriter : BackgroundService, IHeartbeatHealth, Sys
         Volatile.Write(ref _record, await _registrar.CreateAsync(cancellationToken).ConfigureAwait(false));
     }
 
+    /// <summary>The heartbeat's piece of systemd's STATUS= line: cadence and the last beat's outcome.</summary>
+    private void ReportStatus(string? outcome)
+    {
+        if (_status is null)
+        {
+            return;
+        }
+        var settings = _settings.Current;
+        var cadence = settings.HeartbeatsEnabled ? $"reporting every {settings.ReportIntervalSeconds} s" : "heartbeats disabled (report_interval = 0)";
+        var at = _time.GetUtcNow().ToString("HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture);
+        _status.Set("heartbeat", outcome is null ? cadence : $"{cadence}, last heartbeat {at} UTC {outcome}");
+    }
+
     private void Succeeded()
     {
+        ReportStatus("ok");
         lock (_gate)
         {
             _lastSuccess = _time.GetUtcNow();
@@ -259,7 +278,11 @@ internal sealed class HeartbeatWriter : BackgroundService, IHeartbeatHealth, Sys
         }
     }
 
-    private void Failed() => Interlocked.Increment(ref _consecutiveFailures);
+    private void Failed()
+    {
+        ReportStatus("failed");
+        Interlocked.Increment(ref _consecutiveFailures);
+    }
 
     private static bool IsDatabaseTrouble(Exception ex) =>
         ex is DbException or TimeoutException or OperationCanceledException or IOException or System.Net.Sockets.SocketException

@@ -26,6 +26,7 @@ public sealed partial class SystemdLifecycle(ISystemdNotifier notifier, IService
     {
         status.Set("state", "Running");
         notifier.Notify("READY=1");
+        Log.Ready(logger, status.Current);
         return Task.CompletedTask;
     }
 
@@ -56,6 +57,9 @@ public sealed partial class SystemdLifecycle(ISystemdNotifier notifier, IService
 
     private static partial class Log
     {
+        [LoggerMessage(EventId = 1402, Level = LogLevel.Information, Message = "Service ready: {Status}")]
+        public static partial void Ready(ILogger logger, string status);
+
         [LoggerMessage(EventId = 1401, Level = LogLevel.Debug, Message = "systemd notifications enabled")]
         public static partial void Enabled(ILogger logger);
     }
