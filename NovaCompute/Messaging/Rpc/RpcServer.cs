@@ -327,6 +327,10 @@ public sealed class RpcServer : IHostedService, IAsyncDisposable
                 RpcEnvelope.StringOrNull(root, "version"u8), context);
             result = await _dispatcher.DispatchInScopeAsync(request, _abandon.Token).ConfigureAwait(false);
         }
+        catch (OperationCanceledException) when (_abandon.IsCancellationRequested)
+        {
+            return; // cut short by a stop that ran out of time; counted in the "abandoned" warning
+        }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
             LogFailure(ex);
@@ -340,7 +344,7 @@ public sealed class RpcServer : IHostedService, IAsyncDisposable
             }
         }
 
-        if (isCall)
+        if (isCall && !_abandon.IsCancellationRequested)
         {
             Log.SendingReply(_logger, msgId!, replyQueue!, _time.GetElapsedTime(started).TotalSeconds);
             await ReplyAsync(msgId!, replyQueue!, result, failure, context).ConfigureAwait(false);
