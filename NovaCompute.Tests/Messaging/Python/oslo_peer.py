@@ -76,6 +76,8 @@ def nova_setup(url):
     from nova import rpc
     from oslo_messaging import transport as oslo_transport_module
     conf = nova.conf.CONF
+    # What nova.config.parse_args does first: nova's control exchange is "nova", not oslo's "openstack".
+    rpc.set_defaults(control_exchange="nova")
     conf([], project="nova", default_config_files=[])
     # nova.rpc.init registers transport_url only while creating the transport; register it first.
     conf.register_opts(oslo_transport_module._transport_opts)

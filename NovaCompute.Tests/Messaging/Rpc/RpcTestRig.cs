@@ -93,8 +93,16 @@ internal sealed class RpcTestRig : IAsyncDisposable
         using var process = Process.Start(start)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        await process.WaitForExitAsync(timeout.Token);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(45));
+        try
+        {
+            await process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            Assert.Fail($"peer {string.Join(' ', args.Take(1))} did not finish; stdout: {await stdout}; stderr: {await stderr}");
+        }
         var output = (await stdout).Trim();
         var lastLine = output.Split('\n').LastOrDefault(l => l.StartsWith('{'));
         if (lastLine is null)
