@@ -9,7 +9,7 @@ using RabbitMQ.Client.Events;
 namespace NovaCompute.Tests.Messaging.Rpc;
 
 [Parallelizable(ParallelScope.All)]
-public class RpcServerTests
+public partial class RpcServerTests
 {
     private static readonly RequestContext Context = new()
     {

@@ -123,28 +123,38 @@ internal static class RpcEnvelope
             if (version is null || inner is null)
             {
                 error = "no oslo.version/oslo.message envelope (legacy 1.0 messages are not accepted)";
+                // An unwrapped request may still carry _msg_id/_reply_q at its top level.
+                if (inner is null)
+                {
+                    var copy = ArrayPool<byte>.Shared.Rent(body.Length);
+                    body.CopyTo(copy);
+                    TryParseInner(copy, body.Length, out message, out _);
+                }
                 return false;
             }
             if (!RpcVersion.TryParse(version, out var parsed) || !RpcVersion.IsCompatible(SupportedVersion, parsed))
             {
                 error = $"Specified RPC envelope version, {version}, not supported by this endpoint.";
                 // The inner message may still say where to send the error.
-                TryParseInner(inner, innerLength, out var unsupported, out _);
+                var owned = inner;
+                inner = null;
+                TryParseInner(owned, innerLength, out var unsupported, out _);
                 message = unsupported;
-                inner = null;
                 return false;
             }
-            if (!TryParseInner(inner, innerLength, out message, out error))
-            {
-                inner = null;
-                return false;
-            }
-            inner = null; // owned by the message now
-            return true;
+            var buffer = inner;
+            inner = null; // TryParseInner owns it from here: the message keeps it, or it goes back to the pool
+            return TryParseInner(buffer, innerLength, out message, out error);
         }
         catch (JsonException ex)
         {
             error = $"body is not valid JSON: {ex.Message}";
+            return false;
+        }
+        catch (InvalidOperationException ex)
+        {
+            // Utf8JsonReader checks the encoding only when a string is read.
+            error = $"body is not valid UTF-8 JSON: {ex.Message}";
             return false;
         }
         finally
@@ -160,6 +170,12 @@ internal static class RpcEnvelope
     {
         message = null;
         error = null;
+        if (!System.Text.Unicode.Utf8.IsValid(buffer.AsSpan(0, length)))
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            error = "oslo.message is not valid UTF-8";
+            return false;
+        }
         JsonDocument document;
         try
         {
@@ -171,11 +187,12 @@ internal static class RpcEnvelope
             error = $"oslo.message is not valid JSON: {ex.Message}";
             return false;
         }
-        if (document.RootElement.ValueKind != JsonValueKind.Object)
+        var kind = document.RootElement.ValueKind;
+        if (kind != JsonValueKind.Object)
         {
             document.Dispose();
             ArrayPool<byte>.Shared.Return(buffer);
-            error = $"oslo.message is a JSON {document.RootElement.ValueKind}, not an object";
+            error = $"oslo.message is a JSON {kind}, not an object";
             return false;
         }
         message = new OpenedMessage(document, buffer);
@@ -198,7 +215,20 @@ internal static class RpcEnvelope
 
     /// <summary>The text of a JSON string value, for quick property checks.</summary>
     public static string? StringOrNull(JsonElement root, ReadOnlySpan<byte> name) =>
-        root.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+        root.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? TextOrNull(value) : null;
+
+    /// <summary>The string, or null when its escapes do not make valid text (a lone surrogate).</summary>
+    public static string? TextOrNull(JsonElement value)
+    {
+        try
+        {
+            return value.GetString();
+        }
+        catch (InvalidOperationException)
+        {
+            return null;
+        }
+    }
 
     /// <summary>A 32-hex-digit uuid4, as oslo makes <c>_msg_id</c>, <c>_unique_id</c> and queue suffixes.</summary>
     public static string NewId() => Guid.NewGuid().ToString("N");

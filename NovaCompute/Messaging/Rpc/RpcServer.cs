@@ -276,10 +276,15 @@ public sealed class RpcServer : IHostedService, IAsyncDisposable
         var replyQueue = RpcEnvelope.StringOrNull(root, "_reply_q"u8);
         var isCall = msgId is not null && replyQueue is not null;
         string? problem = null;
+        string? method = null;
         if (!root.TryGetProperty("method"u8, out var methodElement) || methodElement.ValueKind != JsonValueKind.String ||
-            methodElement.GetString() is not { Length: > 0 })
+            methodElement.ValueEquals(""u8))
         {
             problem = "the request has no method";
+        }
+        else if ((method = RpcEnvelope.TextOrNull(methodElement)) is null)
+        {
+            problem = "the request's method is not valid text";
         }
         else if (root.TryGetProperty("args"u8, out var argsElement) && argsElement.ValueKind is not (JsonValueKind.Object or JsonValueKind.Null))
         {
@@ -295,14 +300,27 @@ public sealed class RpcServer : IHostedService, IAsyncDisposable
             return;
         }
 
-        var method = methodElement.GetString()!;
+        RequestContext context;
+        try
+        {
+            context = RequestContext.FromMessage(root);
+        }
+        catch (InvalidOperationException ex)
+        {
+            // A _context_ value with escapes that are not valid text.
+            Log.BadMessage(_logger, $"the request context is unreadable: {ex.Message}", queue, size);
+            if (isCall)
+            {
+                await ReplyAsync(msgId!, replyQueue!, null, FailureText($"the request context is unreadable: {ex.Message}", "ValueError", "builtins"), null).ConfigureAwait(false);
+            }
+            return;
+        }
         var uniqueId = RpcEnvelope.StringOrNull(root, "_unique_id"u8);
         if (uniqueId is not null && !_duplicates.TryAdd(uniqueId))
         {
             Log.Duplicate(_logger, msgId, uniqueId);
             return;
         }
-        var context = RequestContext.FromMessage(root);
         using var scope = _logger.BeginScope(context.LogScope());
         if (isCall)
         {
@@ -316,14 +334,14 @@ public sealed class RpcServer : IHostedService, IAsyncDisposable
         var started = _time.GetTimestamp();
         double? monitorTimeout = root.TryGetProperty("_timeout"u8, out var t) && t.ValueKind == JsonValueKind.Number ? t.GetDouble() : null;
         var monitor = isCall
-            ? CallMonitor.Start(monitorTimeout, ct => SendHeartbeatAsync(msgId!, replyQueue!, ct), method, _time, _logger)
+            ? CallMonitor.Start(monitorTimeout, ct => SendHeartbeatAsync(msgId!, replyQueue!, ct), method!, _time, _logger)
             : null;
         object? result = null;
         string? failure = null;
         try
         {
             root.TryGetProperty("args"u8, out var args);
-            var request = new RpcRequest(method, args, RpcEnvelope.StringOrNull(root, "namespace"u8),
+            var request = new RpcRequest(method!, args, RpcEnvelope.StringOrNull(root, "namespace"u8),
                 RpcEnvelope.StringOrNull(root, "version"u8), context);
             result = await _dispatcher.DispatchInScopeAsync(request, _abandon.Token).ConfigureAwait(false);
         }
