@@ -84,37 +84,25 @@ internal static class RabbitTestBroker
     /// </summary>
     public static async Task<int> CloseConnectionsAsync(string namePrefix)
     {
-        var listing = await RabbitmqctlAsync("list_connections", "pid", "name", "vhost", "client_properties", "--formatter", "json");
-        using var document = JsonDocument.Parse(listing);
+        // Plain output: the pid in the form close_connection takes, then the client properties,
+        // which carry the client-provided name as {"connection_name","..."}.
+        var listing = await RabbitmqctlAsync("list_connections", "pid", "vhost", "client_properties", "--no-table-headers");
         var closed = 0;
-        foreach (var connection in document.RootElement.EnumerateArray())
+        foreach (var line in listing.Split('\n', StringSplitOptions.RemoveEmptyEntries))
         {
-            var vhost = connection.GetProperty("vhost").GetString();
-            var clientName = ClientProvidedName(connection);
-            if (vhost == TestServices.RabbitVhost && clientName is not null && clientName.StartsWith(namePrefix, StringComparison.Ordinal))
+            var columns = line.Split('\t');
+            if (columns.Length < 3 || columns[1] != TestServices.RabbitVhost)
             {
-                await RabbitmqctlAsync("close_connection", connection.GetProperty("pid").GetString()!, "test: forced close");
+                continue;
+            }
+            var name = System.Text.RegularExpressions.Regex.Match(columns[2], "\\{\"connection_name\",\"([^\"]*)\"\\}");
+            if (name.Success && name.Groups[1].Value.StartsWith(namePrefix, StringComparison.Ordinal))
+            {
+                await RabbitmqctlAsync("close_connection", columns[0], "test: forced close");
                 closed++;
             }
         }
         return closed;
-    }
-
-    private static string? ClientProvidedName(JsonElement connection)
-    {
-        if (!connection.TryGetProperty("client_properties", out var properties) || properties.ValueKind != JsonValueKind.Array)
-        {
-            return null;
-        }
-        foreach (var entry in properties.EnumerateArray())
-        {
-            // rabbitmqctl renders AMQP tables as [name, type, value] triples.
-            if (entry.ValueKind == JsonValueKind.Array && entry.GetArrayLength() == 3 && entry[0].GetString() == "connection_name")
-            {
-                return entry[2].GetString();
-            }
-        }
-        return null;
     }
 
     /// <summary>Queue properties as the broker reports them (<c>rabbitmqctl list_queues</c>).</summary>
