@@ -140,6 +140,12 @@ internal static class RpcFailure
             return null;
         }
         var name = method.Name;
+        // Local functions (<Outer>g__Inner|0_1) read as Inner, lambdas (<Outer>b__0_1) as Python's <lambda>.
+        if (name.StartsWith('<'))
+        {
+            var local = name.IndexOf(">g__", StringComparison.Ordinal);
+            name = local > 0 ? name[(local + 4)..].Split('|')[0] : name.Contains(">b__", StringComparison.Ordinal) ? "<lambda>" : name;
+        }
         // Async and iterator state machines: <Method>d__N.MoveNext → Outer.Method.
         if (type.Name.StartsWith('<') && type.Name.IndexOf('>', StringComparison.Ordinal) is > 1 and var end && type.DeclaringType is { } outer)
         {
