@@ -53,6 +53,20 @@ public sealed class ConfirmingPublisher : IAsyncDisposable
         _logger = logger;
         _time = time;
         _lanes = Enumerable.Range(0, Math.Max(1, channels)).Select(_ => new Lane(this)).ToArray();
+        // A confirm that never comes (its channel was replaced mid-publish) must not hang the
+        // caller; one sweep for all publishes is far cheaper than a timer per publish.
+        _sweeper = time.CreateTimer(static state => ((ConfirmingPublisher)state!).Sweep(), this, ConfirmTimeout / 3, ConfirmTimeout / 3);
+    }
+
+    private readonly ITimer _sweeper;
+
+    private void Sweep()
+    {
+        var now = _time.GetTimestamp();
+        foreach (var lane in _lanes)
+        {
+            lane.FailOlderThan(now, ConfirmTimeout);
+        }
     }
 
     /// <summary>Publishes and waits for the broker's confirm; retries through connection loss until <paramref name="cancellationToken"/> fires.</summary>
@@ -89,6 +103,7 @@ public sealed class ConfirmingPublisher : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        await _sweeper.DisposeAsync().ConfigureAwait(false);
         foreach (var lane in _lanes)
         {
             await lane.DisposeAsync().ConfigureAwait(false);
@@ -127,7 +142,7 @@ public sealed class ConfirmingPublisher : IAsyncDisposable
                 Expiration = message.Expiration,
                 Headers = new Dictionary<string, object?>(),
             };
-            var pending = new Pending(message);
+            var pending = new Pending(message, owner._time.GetTimestamp());
             ulong sequence;
             await _publishGate.WaitAsync(cancellationToken).ConfigureAwait(false);
             try
@@ -158,8 +173,7 @@ public sealed class ConfirmingPublisher : IAsyncDisposable
 
             try
             {
-                // A confirm that never comes (its channel was replaced mid-publish) must not hang the caller.
-                await pending.Confirmed.Task.WaitAsync(ConfirmTimeout, owner._time, cancellationToken).ConfigureAwait(false);
+                await pending.Confirmed.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
             }
             finally
             {
@@ -307,6 +321,32 @@ public sealed class ConfirmingPublisher : IAsyncDisposable
             }
         }
 
+        public void FailOlderThan(long now, TimeSpan age)
+        {
+            List<Pending>? stale = null;
+            lock (_pendingLock)
+            {
+                foreach (var (sequence, pending) in _pending)
+                {
+                    if (owner._time.GetElapsedTime(pending.Started, now) >= age)
+                    {
+                        (stale ??= []).Add(pending);
+                    }
+                }
+                if (stale is not null)
+                {
+                    foreach (var key in _pending.Where(p => stale.Contains(p.Value)).Select(p => p.Key).ToList())
+                    {
+                        _pending.Remove(key);
+                    }
+                }
+            }
+            foreach (var pending in stale ?? [])
+            {
+                pending.Confirmed.TrySetException(new TimeoutException($"No publisher confirm within {age.TotalSeconds} seconds"));
+            }
+        }
+
         private void FailAll(ShutdownEventArgs reason)
         {
             List<Pending> failed;
@@ -344,9 +384,10 @@ public sealed class ConfirmingPublisher : IAsyncDisposable
         }
     }
 
-    private sealed class Pending(OutgoingMessage message)
+    private sealed class Pending(OutgoingMessage message, long started)
     {
         public OutgoingMessage Message { get; } = message;
+        public long Started { get; } = started;
         public TaskCompletionSource Confirmed { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
         public bool Returned { get; set; }
     }
