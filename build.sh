@@ -4,6 +4,8 @@
 #   ./build.sh test      install and start what the tests need, run every test
 #   ./build.sh publish   framework-dependent Release build in dist/nova-compute/
 #   ./build.sh bench     benchmarks
+#   ./build.sh install [--root DIR]    publish and install under /usr/lib/nova-compute with the systemd unit
+#   ./build.sh uninstall [--root DIR]  remove what install put there (keeps /etc/nova and /var/lib/nova)
 #   ./build.sh services  only install and start the test services (RabbitMQ, PostgreSQL, journald)
 set -euo pipefail
 
@@ -112,6 +114,8 @@ cmd_test() {
   log "building"
   dotnet build NovaCompute.sln -c Release --nologo -v quiet >/dev/null || {
     dotnet build NovaCompute.sln -c Release --nologo -v quiet; die "build failed"; }
+  log "checking formatting (dotnet format --verify-no-changes)"
+  dotnet format NovaCompute.sln --verify-no-changes --no-restore -v quiet || die "formatting differs: run 'dotnet format NovaCompute.sln'"
   publish
   export NOVA_COMPUTE_PUBLISHED="$here/dist/nova-compute/nova-compute"
   local results="$here/TestResults" trx
@@ -159,11 +163,60 @@ cmd_bench() {
   dotnet run -c Release --project NovaCompute.Bench/NovaCompute.Bench.csproj -- "$@"
 }
 
+# Installs the published build, the unit and a configuration that is never overwritten.
+# With --root DIR everything is staged below DIR and nothing on this machine is touched.
+cmd_install() {
+  local root=""
+  while [ $# -gt 0 ]; do
+    case "$1" in
+      --root) root=${2:?--root needs a directory}; shift 2 ;;
+      --root=*) root=${1#--root=}; shift ;;
+      *) die "install: unknown argument $1" ;;
+    esac
+  done
+  [ -n "$root" ] || [ "$(id -u)" -eq 0 ] || die "install: run as root (or stage with --root DIR)"
+  [ -x dist/nova-compute/nova-compute ] || publish
+  local lib="$root/usr/lib/nova-compute"
+  log "installing into ${root:-/}"
+  rm -rf "$lib"
+  install -d -m 0755 "$lib" "$root/usr/bin" "$root/lib/systemd/system" "$root/etc/nova"
+  cp -a dist/nova-compute/. "$lib/"
+  ln -sfn /usr/lib/nova-compute/nova-compute "$root/usr/bin/nova-compute"
+  install -m 0644 deploy/nova-compute.service "$root/lib/systemd/system/nova-compute.service"
+  if [ -z "$root" ] && ! getent passwd nova >/dev/null; then
+    log "creating system user nova"
+    useradd --system --user-group --home-dir /var/lib/nova --no-create-home --shell /usr/sbin/nologin nova
+  fi
+  local group=nova
+  [ -z "$root" ] || group=0
+  if [ ! -e "$root/etc/nova/nova-compute.conf" ]; then
+    install -m 0640 -g "$group" nova-compute.conf.sample "$root/etc/nova/nova-compute.conf"
+  fi
+  if [ ! -e "$root/etc/nova/nova.conf" ]; then
+    printf '[DEFAULT]\n# Settings shared by every nova service (transport_url, [database] connection, ...).\n' > "$root/etc/nova/nova.conf"
+    chmod 0640 "$root/etc/nova/nova.conf"; chgrp "$group" "$root/etc/nova/nova.conf"
+  fi
+  if [ -z "$root" ] && [ -d /run/systemd/system ]; then systemctl daemon-reload; fi
+  log "installed: /usr/bin/nova-compute, nova-compute.service; configuration in /etc/nova (kept if present)"
+}
+
+cmd_uninstall() {
+  local root=""
+  [ "${1:-}" != "--root" ] || root=${2:?--root needs a directory}
+  if [ -z "$root" ] && [ -d /run/systemd/system ]; then systemctl disable --now nova-compute.service 2>/dev/null || true; fi
+  rm -rf "$root/usr/lib/nova-compute"
+  rm -f "$root/usr/bin/nova-compute" "$root/lib/systemd/system/nova-compute.service"
+  if [ -z "$root" ] && [ -d /run/systemd/system ]; then systemctl daemon-reload; fi
+  log "uninstalled (kept /etc/nova and /var/lib/nova)"
+}
+
 case "${1:-}" in
+  install) shift; cmd_install "$@" ;;
+  uninstall) shift; cmd_uninstall "$@" ;;
   run) shift; cmd_run "$@" ;;
   test) shift; cmd_test "$@" ;;
   publish) shift; publish ;;
   bench) shift; cmd_bench "$@" ;;
   services) shift; services; env | grep '^NOVA_TEST_' ;;
-  *) echo "usage: ./build.sh run|test|publish|bench|services" >&2; exit 2 ;;
+  *) echo "usage: ./build.sh run|test|publish|bench|install|uninstall|services" >&2; exit 2 ;;
 esac

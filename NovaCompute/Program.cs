@@ -1,6 +1,8 @@
+using NovaCompute.Cli;
+
 namespace NovaCompute;
 
 public static class Program
 {
-    public static int Main(string[] args) => 0;
+    public static Task<int> Main(string[] args) => NovaCommandLine.InvokeAsync(args);
 }

@@ -1,0 +1,163 @@
+using NovaCompute.Tests.Support;
+
+namespace NovaCompute.Tests.Deploy;
+
+/// <summary>
+/// deploy/nova-compute.service under a real systemd: installed with the real <c>./build.sh install</c>
+/// into a sandbox, then started, reloaded, stopped, broken and frozen the way an operator and a
+/// failure would.
+/// </summary>
+[NonParallelizable]
+public class NovaComputeUnitTests
+{
+    private const string Unit = "nova-compute.service";
+    private SystemdSandbox _sandbox = null!;
+    private string _host = null!;
+
+    [OneTimeSetUp]
+    public async Task InstallIntoSandbox()
+    {
+        _ = TestServices.PublishedDaemon;
+        _sandbox = await SystemdSandbox.StartAsync("nova-unit-test");
+        await _sandbox.MustAsync(Path.Combine(TestServices.RepositoryRoot, "build.sh"), "install");
+        await _sandbox.LoadUnitAsync("/lib/systemd/system/" + Unit);
+    }
+
+    [OneTimeTearDown]
+    public async Task RemoveSandbox()
+    {
+        if (_sandbox is not null)
+        {
+            await _sandbox.DisposeAsync();
+        }
+    }
+
+    [SetUp]
+    public async Task WriteConfig()
+    {
+        _host = "unit-test-" + Guid.NewGuid().ToString("N")[..8];
+        await _sandbox.WriteFileAsync("/etc/nova/nova-compute.conf", Config());
+        await _sandbox.RunAsync("rm", "-rf", "/run/sandbox-units/nova-compute.service.d");
+        await _sandbox.RunAsync("systemctl", "daemon-reload");
+    }
+
+    [TearDown]
+    public async Task StopService()
+    {
+        await _sandbox.RunAsync("systemctl", "stop", Unit);
+        await _sandbox.RunAsync("systemctl", "reset-failed", Unit);
+    }
+
+    private string Config(string extra = "") => $"""
+        [DEFAULT]
+        host = {_host}
+        graceful_shutdown_timeout = 20
+        {extra}
+        """;
+
+    /// <summary><c>systemctl start</c>; a failure shows the unit's journal, which says why.</summary>
+    private async Task StartAsync()
+    {
+        var start = await _sandbox.RunAsync("systemctl", "start", Unit);
+        if (start.ExitCode != 0)
+        {
+            var journal = await _sandbox.RunAsync("journalctl", "--no-pager", "-n", "60", "-u", Unit);
+            Assert.Fail($"systemctl start failed:\n{start.Output}\njournal:\n{journal.Output}");
+        }
+    }
+
+    private static async Task Eventually(Func<Task<bool>> condition)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (!await condition())
+        {
+            Assert.That(DateTime.UtcNow, Is.LessThan(deadline), "condition not reached in 30 s");
+            await Task.Delay(100);
+        }
+    }
+
+    private Task<string> Journal() => _sandbox.MustAsync("journalctl", "-u", Unit, "--no-pager", "-o", "cat");
+
+    [Test]
+    public async Task Start_ReturnsOnlyWhenReady_StatusShowsState()
+    {
+        await StartAsync();
+
+        Assert.That(await _sandbox.PropertyAsync(Unit, "ActiveState"), Is.EqualTo("active"));
+        Assert.That(await _sandbox.PropertyAsync(Unit, "SubState"), Is.EqualTo("running"));
+        Assert.That(await _sandbox.PropertyAsync(Unit, "StatusText"), Does.Contain("Running"));
+        Assert.That(await Journal(), Does.Contain("Starting compute node (version 26.2.2)"));
+        var status = await _sandbox.RunAsync("systemctl", "status", "--no-pager", Unit);
+        Assert.That(status.Stdout, Does.Contain("Status: \"Running"));
+    }
+
+    [Test]
+    public async Task Reload_MutableOptionChanged_AppliedInSameProcess()
+    {
+        await StartAsync();
+        var pid = await _sandbox.PropertyAsync(Unit, "MainPID");
+
+        await _sandbox.WriteFileAsync("/etc/nova/nova-compute.conf", Config("debug = true"));
+        await _sandbox.MustAsync("systemctl", "reload", Unit);
+
+        // With Type=notify (systemd 252 has no notify-reload) `systemctl reload` returns once the
+        // signal is sent; the daemon's RELOADING=1 … READY=1 then shows as "reloading" until done.
+        await Eventually(async () => await _sandbox.PropertyAsync(Unit, "ActiveState") == "active"
+            && (await Journal()).Contains("Option DEFAULT.debug changed from [false] to [true]", StringComparison.Ordinal));
+        Assert.That(await _sandbox.PropertyAsync(Unit, "MainPID"), Is.EqualTo(pid));
+    }
+
+    [Test]
+    public async Task Stop_Graceful_ExitsZeroWithSuccess()
+    {
+        await StartAsync();
+        await _sandbox.MustAsync("systemctl", "stop", Unit);
+
+        Assert.That(await _sandbox.PropertyAsync(Unit, "Result"), Is.EqualTo("success"));
+        Assert.That(await _sandbox.PropertyAsync(Unit, "ExecMainStatus"), Is.EqualTo("0"));
+        var journal = await Journal();
+        Assert.That(journal, Does.Contain("Caught SIGTERM, stopping gracefully"));
+        Assert.That(journal, Does.Contain("Stopped compute node"));
+    }
+
+    [Test]
+    public async Task Start_BrokenConfig_FailsWith78AndIsNotRestarted()
+    {
+        await _sandbox.WriteFileAsync("/etc/nova/nova-compute.conf", "[DEFAULT]\nreport_interval = often\nnot a line\n");
+
+        var start = await _sandbox.RunAsync("systemctl", "start", Unit);
+
+        Assert.That(start.ExitCode, Is.Not.Zero);
+        Assert.That(await _sandbox.PropertyAsync(Unit, "ActiveState"), Is.EqualTo("failed"));
+        Assert.That(await _sandbox.PropertyAsync(Unit, "ExecMainStatus"), Is.EqualTo("78"));
+        Assert.That(await _sandbox.PropertyAsync(Unit, "NRestarts"), Is.EqualTo("0"));
+        Assert.That(await Journal(), Does.Contain("/etc/nova/nova-compute.conf:3: parse error"));
+    }
+
+    [Test]
+    public async Task Watchdog_FrozenDaemon_IsKilledAndRestarted()
+    {
+        await _sandbox.WriteFileAsync("/run/sandbox-units/nova-compute.service.d/watchdog.conf", "[Service]\nWatchdogSec=3s\nTimeoutAbortSec=1s\nRestartSec=100ms\n");
+        await _sandbox.MustAsync("systemctl", "daemon-reload");
+        await StartAsync();
+        var pid = await _sandbox.PropertyAsync(Unit, "MainPID");
+
+        await _sandbox.MustAsync("kill", "-STOP", pid);
+
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (DateTime.UtcNow < deadline)
+        {
+            if (await _sandbox.PropertyAsync(Unit, "NRestarts") != "0"
+                && await _sandbox.PropertyAsync(Unit, "ActiveState") == "active")
+            {
+                break;
+            }
+            await Task.Delay(200);
+        }
+        Assert.That(int.Parse(await _sandbox.PropertyAsync(Unit, "NRestarts"), System.Globalization.CultureInfo.InvariantCulture), Is.GreaterThanOrEqualTo(1));
+        Assert.That(await _sandbox.PropertyAsync(Unit, "ActiveState"), Is.EqualTo("active"));
+        Assert.That(await _sandbox.PropertyAsync(Unit, "MainPID"), Is.Not.EqualTo(pid));
+        var journal = await _sandbox.MustAsync("journalctl", "--no-pager", "-o", "cat");
+        Assert.That(journal, Does.Contain("Watchdog timeout"));
+    }
+}

@@ -1,0 +1,185 @@
+using System.CommandLine;
+using System.Data.Common;
+using Microsoft.Extensions.Logging.Abstractions;
+using NovaCompute.Db;
+using NovaCompute.ServiceGroup;
+
+namespace NovaCompute.Cli;
+
+/// <summary>
+/// <c>nova-compute service list|enable|disable|force-down|delete</c>: what operators use instead of
+/// <c>nova-manage</c>/<c>openstack compute service</c>. They read the same configuration as the
+/// daemon and talk to the services database directly.
+/// </summary>
+public static class ServiceCommands
+{
+    public static Command Build()
+    {
+        var command = new Command("service", "Show and change the records of nova services.");
+        command.Subcommands.Add(List());
+        command.Subcommands.Add(Enable());
+        command.Subcommands.Add(Disable());
+        command.Subcommands.Add(ForceDown());
+        command.Subcommands.Add(Delete());
+        return command;
+    }
+
+    private static Argument<string> HostArgument() => new("HOST") { Description = "Host name of the service ([DEFAULT] host of that node)." };
+
+    private static Option<string> BinaryOption(string description) => new("--binary")
+    {
+        Description = description,
+        DefaultValueFactory = _ => ServiceCli.DefaultBinary,
+        HelpName = "BINARY",
+    };
+
+    private static Command List()
+    {
+        var host = new Option<string?>("--host") { Description = "Only services on this host.", HelpName = "HOST" };
+        var binary = new Option<string?>("--binary") { Description = "Only services of this binary (e.g. nova-compute).", HelpName = "BINARY" };
+        var format = new Option<string>("--format") { Description = "Output format.", DefaultValueFactory = _ => "table", HelpName = "table|json" };
+        format.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<string>() is not ("table" or "json") and var value)
+            {
+                r.AddError($"--format must be table or json, not '{value}'");
+            }
+        });
+        var command = new Command("list",
+            "List services with nova's columns; State is judged by nova's rule on the database's clock.") { host, binary, format };
+        command.SetAction((result, cancellationToken) => CliDatabase.RunAsync(result, requireSchema: true, (context, ct) =>
+        {
+            var settings = new StaticSettings(ServiceGroupSettings.FromConfig(context.Config, NullLogger.Instance));
+            var query = new ServiceStatusQuery(context.Repository, settings, ServiceGroupServiceCollectionExtensions.Zones(context.Config));
+            return ServiceCli.ListAsync(query, result.GetValue(host), result.GetValue(binary), result.GetValue(format)!, Console.Out, ct);
+        }, cancellationToken));
+        return command;
+    }
+
+    private static Command Enable()
+    {
+        var host = HostArgument();
+        var binary = BinaryOption("Binary of the service to enable.");
+        var command = new Command("enable", "Enable a service (clears its disabled reason).") { host, binary };
+        command.SetAction((result, cancellationToken) => CliDatabase.RunAsync(result, requireSchema: true, (context, ct) =>
+            ServiceCli.EnableAsync(context.Repository, result.GetValue(host)!, result.GetValue(binary)!, Console.Out, Console.Error, ct),
+            cancellationToken));
+        return command;
+    }
+
+    private static Command Disable()
+    {
+        var host = HostArgument();
+        var binary = BinaryOption("Binary of the service to disable.");
+        var reason = new Option<string?>("--reason") { Description = "Why the service is disabled (1 to 255 characters).", HelpName = "TEXT" };
+        var command = new Command("disable", "Disable a service: the scheduler stops placing instances on it.") { host, binary, reason };
+        command.SetAction((result, cancellationToken) => CliDatabase.RunAsync(result, requireSchema: true, (context, ct) =>
+            ServiceCli.DisableAsync(context.Repository, result.GetValue(host)!, result.GetValue(binary)!, result.GetValue(reason),
+                Console.Out, Console.Error, ct),
+            cancellationToken));
+        return command;
+    }
+
+    private static Command ForceDown()
+    {
+        var host = HostArgument();
+        var binary = BinaryOption("Binary of the service.");
+        var unset = new Option<bool>("--unset") { Description = "Clear forced_down instead of setting it." };
+        var command = new Command("force-down",
+            "Mark a service down whatever its heartbeats say (fencing before evacuation); --unset clears it.") { host, binary, unset };
+        command.SetAction((result, cancellationToken) => CliDatabase.RunAsync(result, requireSchema: true, (context, ct) =>
+            ServiceCli.ForceDownAsync(context.Repository, result.GetValue(host)!, result.GetValue(binary)!, result.GetValue(unset),
+                Console.Out, Console.Error, ct),
+            cancellationToken));
+        return command;
+    }
+
+    private static Command Delete()
+    {
+        var host = HostArgument();
+        var binary = BinaryOption("Binary of the service to delete.");
+        var command = new Command("delete",
+            "Soft-delete a service record (and a compute's compute nodes). A running service recreates its record at its next heartbeat.") { host, binary };
+        command.SetAction((result, cancellationToken) => CliDatabase.RunAsync(result, requireSchema: true, (context, ct) =>
+            ServiceCli.DeleteAsync(context.Repository, result.GetValue(host)!, result.GetValue(binary)!, Console.Error, ct),
+            cancellationToken));
+        return command;
+    }
+
+    private sealed class StaticSettings(ServiceGroupSettings settings) : IServiceGroupSettingsSource
+    {
+        public ServiceGroupSettings Current => settings;
+
+        public event Action? Changed
+        {
+            add { }
+            remove { }
+        }
+    }
+}
+
+/// <summary>What a database subcommand works with.</summary>
+internal sealed record CliDatabaseContext(Config.NovaConfig Config, IDbConnectionFactory Factory, IServiceRepository Repository);
+
+/// <summary>
+/// The shared frame of the database subcommands: load the configuration as the daemon does, open
+/// the configured database, and turn every way that can fail into one line on stderr and a status.
+/// </summary>
+internal static class CliDatabase
+{
+    /// <summary>Seconds before a subcommand gives up on an unresponsive database.</summary>
+    private const int CommandTimeoutSeconds = 15;
+
+    public static async Task<int> RunAsync(ParseResult result, bool requireSchema,
+        Func<CliDatabaseContext, CancellationToken, Task<int>> action, CancellationToken cancellationToken)
+    {
+        var config = ConfigCommands.Load(NovaCommandLine.ReadConfigArguments(result), Console.Error);
+        if (config is null)
+        {
+            return ExitCodes.Config;
+        }
+        return await RunAsync(config, requireSchema, action, Console.Error, cancellationToken).ConfigureAwait(false);
+    }
+
+    internal static async Task<int> RunAsync(Config.NovaConfig config, bool requireSchema,
+        Func<CliDatabaseContext, CancellationToken, Task<int>> action, TextWriter error, CancellationToken cancellationToken)
+    {
+        DatabaseUrl url;
+        try
+        {
+            url = DatabaseOptions.Url(config);
+        }
+        catch (FormatException ex)
+        {
+            await error.WriteLineAsync($"nova-compute: error: {ex.Message}").ConfigureAwait(false);
+            return ExitCodes.Config;
+        }
+        if (requireSchema && url.SqlitePath is { } path && !File.Exists(path))
+        {
+            // Do not create an empty database as a side effect of a read.
+            await error.WriteLineAsync($"nova-compute: error: the database {url} does not exist (run `nova-compute db sync` to create it)").ConfigureAwait(false);
+            return ExitCodes.Failure;
+        }
+        await using var factory = new DbConnectionFactory(url, DatabaseOptions.Settings(config) with { CommandTimeoutSeconds = CommandTimeoutSeconds });
+        try
+        {
+            if (requireSchema)
+            {
+                var version = await new SchemaMigrator(factory, NullLogger<SchemaMigrator>.Instance).CurrentVersionAsync(cancellationToken).ConfigureAwait(false);
+                if (version == 0)
+                {
+                    await error.WriteLineAsync($"nova-compute: error: the database {url} has no services schema (run `nova-compute db sync`)").ConfigureAwait(false);
+                    return ExitCodes.Failure;
+                }
+            }
+            return await action(new CliDatabaseContext(config, factory, new ServiceRepository(factory)), cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is DbException or TimeoutException or IOException or SchemaTooNewException
+            || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+        {
+            var message = DatabaseUrl.MaskPassword(ex.Message.ReplaceLineEndings(" "));
+            await error.WriteLineAsync($"nova-compute: error: database {url} unavailable: {message}").ConfigureAwait(false);
+            return ExitCodes.Failure;
+        }
+    }
+}

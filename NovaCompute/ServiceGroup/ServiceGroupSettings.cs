@@ -1,0 +1,90 @@
+using Microsoft.Extensions.Logging;
+using NovaCompute.Config;
+
+namespace NovaCompute.ServiceGroup;
+
+/// <summary>
+/// The service group's timing, after nova's correction: when <c>service_down_time &lt;=
+/// report_interval</c>, <c>service_down_time</c> becomes <c>int(report_interval * 2.5)</c>
+/// (reference §4.1). A <see cref="ReportInterval"/> of zero means no heartbeats at all.
+/// </summary>
+internal sealed record ServiceGroupSettings
+{
+    public ServiceGroupSettings(int reportInterval, int serviceDownTime)
+    {
+        ReportIntervalSeconds = reportInterval;
+        ServiceDownTime = serviceDownTime;
+    }
+
+    public int ReportIntervalSeconds { get; }
+
+    /// <summary>Seconds; already corrected.</summary>
+    public int ServiceDownTime { get; }
+
+    public TimeSpan ReportInterval => TimeSpan.FromSeconds(ReportIntervalSeconds);
+
+    public bool HeartbeatsEnabled => ReportIntervalSeconds > 0;
+
+    /// <summary>
+    /// Applies nova's rule to the configured values, logging nova's warning when it corrects, and
+    /// ours when heartbeats are off.
+    /// </summary>
+    public static ServiceGroupSettings Create(int reportInterval, int serviceDownTime, ILogger logger)
+    {
+        if (serviceDownTime <= reportInterval)
+        {
+            var corrected = (int)(reportInterval * 2.5);
+            Log.ServiceDownTimeCorrected(logger, serviceDownTime, reportInterval, corrected);
+            serviceDownTime = corrected;
+        }
+        if (reportInterval <= 0)
+        {
+            Log.HeartbeatsDisabled(logger, serviceDownTime);
+        }
+        return new ServiceGroupSettings(Math.Max(reportInterval, 0), serviceDownTime);
+    }
+
+    public static ServiceGroupSettings FromConfig(NovaConfig config, ILogger logger) =>
+        Create(config.Get(ServiceGroupOptions.ReportInterval), config.Get(ServiceGroupOptions.ServiceDownTime), logger);
+}
+
+/// <summary>The current <see cref="ServiceGroupSettings"/>; replaced when a SIGHUP changes them.</summary>
+internal interface IServiceGroupSettingsSource
+{
+    ServiceGroupSettings Current { get; }
+
+    /// <summary>Raised after <see cref="Current"/> changed.</summary>
+    event Action? Changed;
+}
+
+/// <summary>Settings from the configuration, recomputed (and re-corrected) after every reload.</summary>
+internal sealed class ConfigServiceGroupSettings : IServiceGroupSettingsSource, IDisposable
+{
+    private readonly IConfigMonitor _monitor;
+    private readonly ILogger _logger;
+    private ServiceGroupSettings _current;
+
+    public ConfigServiceGroupSettings(IConfigMonitor monitor, ILogger<ConfigServiceGroupSettings> logger)
+    {
+        _monitor = monitor;
+        _logger = logger;
+        _current = ServiceGroupSettings.FromConfig(monitor.Current, logger);
+        monitor.Changed += OnConfigChanged;
+    }
+
+    public ServiceGroupSettings Current => Volatile.Read(ref _current);
+
+    public event Action? Changed;
+
+    private void OnConfigChanged(NovaConfig config, IReadOnlyList<Opt> changed)
+    {
+        if (!changed.Contains(ServiceGroupOptions.ReportInterval) && !changed.Contains(ServiceGroupOptions.ServiceDownTime))
+        {
+            return;
+        }
+        Volatile.Write(ref _current, ServiceGroupSettings.FromConfig(config, _logger));
+        Changed?.Invoke();
+    }
+
+    public void Dispose() => _monitor.Changed -= OnConfigChanged;
+}
