@@ -30,7 +30,7 @@ public static class RpcServiceCollectionExtensions
         string serviceName = "compute", int? backdoorPort = null, bool rpcPingEnabled = false)
     {
         services.TryAddSingleton(settings);
-        services.TryAddSingleton<IRpcEntitySerializer>(JsonRpcEntitySerializer.Instance);
+        services.TryAddSingleton<IRpcEntitySerializer>(NovaObjectRpcSerializer.Instance);
         services.TryAddSingleton(_ => new BaseRpcApi(serviceName, backdoorPort));
         services.TryAddSingleton(sp =>
         {
@@ -61,7 +61,7 @@ public static class RpcServiceCollectionExtensions
     public static IServiceCollection AddRpcClient(this IServiceCollection services, RpcClientSettings settings)
     {
         services.TryAddSingleton(settings);
-        services.TryAddSingleton<IRpcEntitySerializer>(JsonRpcEntitySerializer.Instance);
+        services.TryAddSingleton<IRpcEntitySerializer>(NovaObjectRpcSerializer.Instance);
         services.TryAddSingleton(sp => new RpcReplyWaiter(sp.GetRequiredService<RabbitTransport>(), sp.GetRequiredService<ILogger<RpcReplyWaiter>>()));
         return services;
     }
