@@ -51,6 +51,7 @@ public class NovaComputeUnitTests
     private string Config(string extra = "") => $"""
         [DEFAULT]
         host = {_host}
+        transport_url = {TestServices.TransportUrl}
         graceful_shutdown_timeout = 20
         {extra}
         """;
