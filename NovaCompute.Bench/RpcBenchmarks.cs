@@ -1,8 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
-using System.Text.Json;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using NovaCompute.Messaging;
 using NovaCompute.Messaging.Rpc;
@@ -220,8 +218,11 @@ internal sealed class RpcBenchmarks : IBenchmark
                 {
                     var props = new BasicProperties
                     {
-                        ContentType = "application/json", ContentEncoding = "utf-8", DeliveryMode = DeliveryModes.Persistent,
-                        Priority = 0, CorrelationId = correlation,
+                        ContentType = "application/json",
+                        ContentEncoding = "utf-8",
+                        DeliveryMode = DeliveryModes.Persistent,
+                        Priority = 0,
+                        CorrelationId = correlation,
                     };
                     await publish.BasicPublishAsync("", replyTo, mandatory: true, props, reply);
                 }
@@ -313,8 +314,13 @@ internal sealed class RpcBenchmarks : IBenchmark
             _pending[id] = waiting;
             var props = new BasicProperties
             {
-                ContentType = "application/json", ContentEncoding = "utf-8", DeliveryMode = DeliveryModes.Persistent, Priority = 0,
-                Expiration = "60000", CorrelationId = id, ReplyTo = _replyQueue,
+                ContentType = "application/json",
+                ContentEncoding = "utf-8",
+                DeliveryMode = DeliveryModes.Persistent,
+                Priority = 0,
+                Expiration = "60000",
+                CorrelationId = id,
+                ReplyTo = _replyQueue,
             };
             await _publish.BasicPublishAsync("nova", _routingKey, mandatory: true, props, _body);
             await waiting.Task.WaitAsync(TimeSpan.FromSeconds(60));

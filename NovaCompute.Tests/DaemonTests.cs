@@ -27,6 +27,7 @@ public class DaemonTests
     private string BaseConfig(string extra = "") => $"""
         [DEFAULT]
         host = daemon-test-{Guid.NewGuid():N}
+        compute_driver = fake.FakeDriver
         state_path = {_dir.FullName}
         graceful_shutdown_timeout = 20
         {extra}
@@ -154,6 +155,7 @@ public class DaemonTests
         var config = $"""
             [DEFAULT]
             host = {host}
+            compute_driver = fake.FakeDriver
             state_path = {_dir.FullName}
             report_interval = 1
             service_down_time = 60

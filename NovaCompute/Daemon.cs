@@ -2,6 +2,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using NovaCompute.Compute;
 using NovaCompute.Config;
 using NovaCompute.Logging;
 using NovaCompute.Objects;
@@ -30,6 +31,12 @@ public static partial class Daemon
             return ExitCodes.Config;
         }
         var config = loaded.Config!;
+        // nova exits 1 from the manager's constructor; a missing driver is a configuration error.
+        if (Compute.Drivers.ComputeDriverLoader.Problem(config) is { } driverProblem)
+        {
+            await Console.Error.WriteLineAsync("nova-compute: configuration error: " + driverProblem);
+            return ExitCodes.Config;
+        }
 
         // 2. logging.setup: a log file that cannot be opened is a configuration error too.
         NovaLogging logging;
@@ -145,9 +152,16 @@ public static partial class Daemon
         services.AddHostedService(sp => sp.GetRequiredService<SystemdLifecycle>());
         services.AddHostedService<SystemdWatchdog>();
 
+        services.AddComputeManager(config);
+        // nova's Service.start order (NovaService documents it): init_host, then schema migration
+        // and the heartbeat writer (whose start registers the service record), pre_start_hook,
+        // the RPC server, post_start_hook, the periodic tasks. Stop runs in reverse.
         services.AddHostedService<NovaService>();
-        // Schema migration, then the heartbeat writer (whose start registers the service record).
         services.AddServiceGroup(config);
+        services.AddHostedService<PreStartHookService>();
+        // The RPC server (AddRpcServer) belongs here, between the two hooks.
+        services.AddHostedService<PostStartHookService>();
+        services.AddPeriodicTasks();
         return services;
     }
 

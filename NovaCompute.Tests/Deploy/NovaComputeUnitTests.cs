@@ -51,6 +51,7 @@ public class NovaComputeUnitTests
     private string Config(string extra = "") => $"""
         [DEFAULT]
         host = {_host}
+        compute_driver = fake.FakeDriver
         graceful_shutdown_timeout = 20
         {extra}
         """;

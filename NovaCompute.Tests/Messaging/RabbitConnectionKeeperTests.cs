@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Logging;
 using NovaCompute.Messaging;
 using NovaCompute.Tests.Support;
 

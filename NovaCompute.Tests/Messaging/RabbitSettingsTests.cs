@@ -53,7 +53,10 @@ public class RabbitSettingsTests
 
         Assert.That(quorum.TopicQueueArguments(), Is.EqualTo(new Dictionary<string, object?>
         {
-            ["x-queue-type"] = "quorum", ["x-delivery-limit"] = 5, ["x-max-in-memory-length"] = 10, ["x-max-in-memory-bytes"] = 20,
+            ["x-queue-type"] = "quorum",
+            ["x-delivery-limit"] = 5,
+            ["x-max-in-memory-length"] = 10,
+            ["x-max-in-memory-bytes"] = 20,
         }));
         Assert.That(quorum.TopicDurable, Is.True);
         Assert.That(ha.TopicQueueArguments(), Is.EqualTo(new Dictionary<string, object?> { ["x-ha-policy"] = "all" }));

@@ -66,7 +66,10 @@ public class RequestContextTests
 
         Assert.That(scope, Is.EqualTo(new Dictionary<string, object?>
         {
-            ["RequestId"] = context.RequestId, ["GlobalRequestId"] = "req-g", ["UserId"] = "u", ["ProjectId"] = "p",
+            ["RequestId"] = context.RequestId,
+            ["GlobalRequestId"] = "req-g",
+            ["UserId"] = "u",
+            ["ProjectId"] = "p",
         }));
         Assert.That(context.ToString(), Does.Not.Contain("very-secret"));
         Assert.That(context.RequestId, Does.Match("^req-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"));

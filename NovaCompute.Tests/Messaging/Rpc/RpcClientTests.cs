@@ -2,7 +2,6 @@ using System.Text.Json;
 using NovaCompute.Messaging.Rpc;
 using NovaCompute.Tests.Support;
 using RabbitMQ.Client;
-using RabbitMQ.Client.Events;
 
 namespace NovaCompute.Tests.Messaging.Rpc;
 

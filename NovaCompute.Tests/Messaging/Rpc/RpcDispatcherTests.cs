@@ -1,5 +1,5 @@
-using Microsoft.Extensions.Logging;
 using System.Text.Json;
+using Microsoft.Extensions.Logging;
 using NovaCompute.Messaging.Rpc;
 using NovaCompute.Tests.Support;
 

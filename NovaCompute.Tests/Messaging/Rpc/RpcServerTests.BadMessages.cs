@@ -1,6 +1,5 @@
 using System.Text;
 using System.Text.Json;
-using NovaCompute.Messaging.Rpc;
 using NovaCompute.Tests.Support;
 using RabbitMQ.Client;
 using RabbitMQ.Client.Events;
@@ -42,7 +41,10 @@ public partial class RpcServerTests
 
         var reply = await raw.CallAsync(rig.Topic, q => JsonSerializer.Serialize(new Dictionary<string, object?>
         {
-            ["method"] = "add", ["args"] = new { a = 1 }, ["_msg_id"] = "m1", ["_reply_q"] = q,
+            ["method"] = "add",
+            ["args"] = new { a = 1 },
+            ["_msg_id"] = "m1",
+            ["_reply_q"] = q,
         }));
 
         Assert.That(Failure(reply).GetProperty("class").GetString(), Is.EqualTo("ValueError"));

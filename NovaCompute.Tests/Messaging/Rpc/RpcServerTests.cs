@@ -1,6 +1,4 @@
-using System.Text;
 using System.Text.Json;
-using NovaCompute.Messaging;
 using NovaCompute.Messaging.Rpc;
 using NovaCompute.Tests.Support;
 using RabbitMQ.Client;
