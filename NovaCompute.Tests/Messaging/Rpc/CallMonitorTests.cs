@@ -30,7 +30,7 @@ public class CallMonitorTests
     [Test]
     public void Start_TimeoutBelowTwoOrAbsent_NoMonitor()
     {
-        var logs = new CollectingLoggerProvider();
+        var logs = new ScopedLogCollector();
         using var factory = logs.CreateFactory();
         var logger = factory.CreateLogger("t");
 

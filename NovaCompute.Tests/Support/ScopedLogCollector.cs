@@ -14,10 +14,10 @@ internal sealed record LogEntry(
     IReadOnlyDictionary<string, object?> Scope);
 
 /// <summary>
-/// An <see cref="ILoggerProvider"/> that keeps every entry (scopes included, as Serilog would see
+/// An <see cref="ILoggerProvider"/> that keeps every entry with the logging scopes active at the time (as Serilog would see
 /// them) so tests can assert on named events and their properties. Thread-safe.
 /// </summary>
-internal sealed class CollectingLoggerProvider : ILoggerProvider, ISupportExternalScope
+internal sealed class ScopedLogCollector : ILoggerProvider, ISupportExternalScope
 {
     private readonly ConcurrentQueue<LogEntry> _entries = new();
     private IExternalScopeProvider _scopes = new LoggerExternalScopeProvider();
@@ -53,7 +53,7 @@ internal sealed class CollectingLoggerProvider : ILoggerProvider, ISupportExtern
     {
     }
 
-    private sealed class CollectingLogger(CollectingLoggerProvider owner, string category) : ILogger
+    private sealed class CollectingLogger(ScopedLogCollector owner, string category) : ILogger
     {
         public IDisposable? BeginScope<TState>(TState state) where TState : notnull => owner._scopes.Push(state);
 
