@@ -38,6 +38,24 @@ internal sealed partial class ComputeManager : Manager
 
     public IComputeDriver Driver => _driver;
 
+    /// <summary>
+    /// A manager that is never started, for listing its periodic tasks (<c>periodic list</c>): the
+    /// task declarations belong to the class, not to a driver or a database.
+    /// </summary>
+    internal static ComputeManager ForTaskListing(NovaConfig config)
+    {
+        var identity = new ServiceIdentity("listing", ServiceIdentity.ComputeBinary, ServiceIdentity.ComputeTopic);
+        var driver = new FakeDriver();
+        // Never opened: the manager is only reflected upon.
+        var factory = new DbConnectionFactory(DatabaseUrl.Parse("sqlite://"));
+        var services = new ServiceRepository(factory);
+        var monitor = new ConfigMonitor(config, new ConfigLoader(OptionCatalog.All).Load,
+            Microsoft.Extensions.Logging.Abstractions.NullLogger<ConfigMonitor>.Instance);
+        var tracker = new ResourceTracker(driver, new ComputeNodeRepository(factory), services, identity, monitor,
+            Microsoft.Extensions.Logging.Abstractions.NullLogger<ResourceTracker>.Instance);
+        return new ComputeManager(driver, tracker, services, identity, Microsoft.Extensions.Logging.Abstractions.NullLogger<ComputeManager>.Instance);
+    }
+
     /// <summary>nova's <c>_ComputeV5Proxy</c>: 5.0–5.13 requests land here.</summary>
     public ComputeV5Proxy V5Proxy { get; }
 
