@@ -150,6 +150,7 @@ cmd_run() {
 # Development configuration written by ./build.sh run; edit freely, it is never overwritten.
 [DEFAULT]
 state_path = $here/var
+compute_driver = host.HostDriver
 debug = true
 report_interval = 10
 transport_url = rabbit://$TEST_RABBIT_USER:$TEST_RABBIT_PASS@127.0.0.1:5672/$TEST_RABBIT_VHOST

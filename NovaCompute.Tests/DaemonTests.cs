@@ -27,6 +27,7 @@ public class DaemonTests
     private string BaseConfig(string extra = "") => $"""
         [DEFAULT]
         host = daemon-test-{Guid.NewGuid():N}
+        compute_driver = fake.FakeDriver
         state_path = {_dir.FullName}
         transport_url = {TestServices.TransportUrl}
         graceful_shutdown_timeout = 20
@@ -167,6 +168,7 @@ public class DaemonTests
         var config = $"""
             [DEFAULT]
             host = {host}
+            compute_driver = fake.FakeDriver
             state_path = {_dir.FullName}
             transport_url = {TestServices.TransportUrl}
             report_interval = 1

@@ -2,6 +2,8 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using NovaCompute.Cli;
+using NovaCompute.Compute;
 using NovaCompute.Config;
 using NovaCompute.Logging;
 using NovaCompute.Messaging;
@@ -32,14 +34,11 @@ public static partial class Daemon
             return ExitCodes.Config;
         }
         var config = loaded.Config!;
-        // Settings checked across options (the transport URL's syntax and query, rabbit bounds):
-        // still a configuration error, found before anything starts.
-        var messagingErrors = MessagingSettingsFactory.Validate(config);
-        if (messagingErrors.Count > 0)
+        if (ConfigCommands.CrossOptionProblems(config) is { Count: > 0 } problems)
         {
-            foreach (var error in messagingErrors)
+            foreach (var problem in problems)
             {
-                await Console.Error.WriteLineAsync("nova-compute: configuration error: " + error);
+                await Console.Error.WriteLineAsync("nova-compute: configuration error: " + problem);
             }
             return ExitCodes.Config;
         }
@@ -158,16 +157,23 @@ public static partial class Daemon
         services.AddHostedService(sp => sp.GetRequiredService<SystemdLifecycle>());
         services.AddHostedService<SystemdWatchdog>();
 
+        services.AddComputeManager(config);
+        // nova's Service.start order (NovaService documents it): init_host, then schema migration
+        // and the heartbeat writer (whose start registers the service record), pre_start_hook,
+        // the RPC server, post_start_hook, the periodic tasks. Stop runs in reverse.
         services.AddHostedService<NovaService>();
-        // Schema migration, then the heartbeat writer (whose start registers the service record).
         services.AddServiceGroup(config);
+        services.AddHostedService<PreStartHookService>();
 
         // The RPC listener: topic exchange, compute and compute.<host> queues, the fanout queue,
-        // consumers subscribed before READY=1.
+        // consumers subscribed before READY=1, between pre_start_hook and post_start_hook as nova.
         services.AddRabbitTransport(MessagingSettingsFactory.Rabbit(config));
         services.AddRpcServer(MessagingSettingsFactory.RpcServer(config, identity.Topic), serviceName: identity.Topic,
             rpcPingEnabled: config.Get(MessagingOptions.RpcPingEnabled));
         services.AddHostedService<BrokerStatusReporter>();
+
+        services.AddHostedService<PostStartHookService>();
+        services.AddPeriodicTasks();
         return services;
     }
 

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using NovaCompute.Compute;
 using NovaCompute.Config;
 
 namespace NovaCompute;
@@ -19,15 +20,23 @@ public sealed record ServiceIdentity(string Host, string Binary, string Topic)
 /// nova/service.py's <c>Service</c>: the start sequence in nova's order and the stop sequence in
 /// reverse. Subsystems (registration, RPC server, heartbeat, periodic tasks) are hosted services of
 /// their own, registered after this one, so the host starts them in nova's order and stops them
-/// in reverse.
+/// in reverse; the manager's hooks run at nova's points between them (reference §2.4, §2.5):
+/// <list type="number">
+/// <item><see cref="NovaService"/>: "Starting compute node", temp dir check, <c>init_host</c>.</item>
+/// <item>schema migration, then the heartbeat writer, whose start creates or updates the record.</item>
+/// <item><see cref="PreStartHookService"/>: <c>pre_start_hook</c>; on stop, <c>cleanup_host</c> (RPC is drained by then).</item>
+/// <item>the RPC server.</item>
+/// <item><see cref="PostStartHookService"/>: <c>post_start_hook</c>.</item>
+/// <item>the periodic-task worker.</item>
+/// </list>
 /// </summary>
-public sealed partial class NovaService(ServiceIdentity identity, IConfigMonitor config, ILogger<NovaService> logger) : IHostedService
+public sealed partial class NovaService(ServiceIdentity identity, IConfigMonitor config, Manager manager, ILogger<NovaService> logger) : IHostedService
 {
-    public Task StartAsync(CancellationToken cancellationToken)
+    public async Task StartAsync(CancellationToken cancellationToken)
     {
         Log.Starting(logger, identity.Topic, ServiceIdentity.Version);
         BasicConfigCheck();
-        return Task.CompletedTask;
+        await manager.InitHostAsync(cancellationToken).ConfigureAwait(false);
     }
 
     public Task StopAsync(CancellationToken cancellationToken)
@@ -63,4 +72,47 @@ public sealed partial class NovaService(ServiceIdentity identity, IConfigMonitor
         [LoggerMessage(EventId = 1003, Level = LogLevel.Information, Message = "Stopped {Topic} node")]
         public static partial void Stopped(ILogger logger, string topic);
     }
+}
+
+/// <summary>
+/// nova's <c>Service.start</c> step 9 (<c>pre_start_hook</c>, after the service record exists and
+/// before RPC consumers do) and <c>Service.stop</c>'s <c>cleanup_host</c> (after the RPC server,
+/// registered after this, stopped and drained). A failing cleanup is logged and the stop goes on.
+/// </summary>
+public sealed partial class PreStartHookService(ServiceIdentity identity, Manager manager, ILogger<PreStartHookService> logger) : IHostedService
+{
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        await manager.PreStartHookAsync(cancellationToken).ConfigureAwait(false);
+        Log.CreatingRpcServer(logger, identity.Topic);
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await manager.CleanupHostAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            Log.CleanupFailed(logger, ex);
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 1004, Level = LogLevel.Debug, Message = "Creating RPC server for service {Topic}")]
+        public static partial void CreatingRpcServer(ILogger logger, string topic);
+
+        [LoggerMessage(EventId = 1005, Level = LogLevel.Error, Message = "Service error occurred during cleanup_host")]
+        public static partial void CleanupFailed(ILogger logger, Exception exception);
+    }
+}
+
+/// <summary>nova's <c>Service.start</c> step 13: <c>post_start_hook</c>, right after the RPC server started.</summary>
+public sealed class PostStartHookService(Manager manager) : IHostedService
+{
+    public Task StartAsync(CancellationToken cancellationToken) => manager.PostStartHookAsync(cancellationToken);
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }

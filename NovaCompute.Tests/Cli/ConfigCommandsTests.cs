@@ -23,12 +23,12 @@ public class ConfigCommandsTests
     [Test]
     public async Task CheckConfig_ValidFile_PrintsEveryValueWithSourceAndMasksSecrets()
     {
-        var conf = Write("[DEFAULT]\nhost = node7\n\n[database]\nconnection = postgresql://nova:Sup3rS3cret@db.example:5432/nova\n");
+        var conf = Write("[DEFAULT]\nhost = node7\ncompute_driver = fake.FakeDriver\n\n[database]\nconnection = postgresql://nova:Sup3rS3cret@db.example:5432/nova\n");
         var result = await Shell.RunAsync(TestServices.PublishedDaemon, ["check-config", "--config-file", conf, "--debug"],
             null);
         Assert.That(result.ExitCode, Is.Zero, result.Output);
         Assert.That(result.Stdout, Does.Match(@"host\s+= node7\s+\(file " + System.Text.RegularExpressions.Regex.Escape(conf) + @":2\)"));
-        Assert.That(result.Stdout, Does.Match(@"connection\s+= \*\*\*\*\s+\(file .*:5\)"));
+        Assert.That(result.Stdout, Does.Match(@"connection\s+= \*\*\*\*\s+\(file .*:6\)"));
         Assert.That(result.Stdout, Does.Match(@"debug\s+= true\s+\(command line --debug\)"));
         Assert.That(result.Stdout, Does.Match(@"report_interval\s+= 10\s+\(default\)"));
         Assert.That(result.Output, Does.Not.Contain("Sup3rS3cret"));
@@ -37,7 +37,7 @@ public class ConfigCommandsTests
     [Test]
     public async Task CheckConfig_EnvironmentOverride_NamesTheVariable()
     {
-        var conf = Write("[DEFAULT]\nreport_interval = 5\n");
+        var conf = Write("[DEFAULT]\nreport_interval = 5\ncompute_driver = fake.FakeDriver\n");
         var start = new System.Diagnostics.ProcessStartInfo(TestServices.PublishedDaemon, ["check-config", "--config-file", conf])
         {
             RedirectStandardOutput = true,
@@ -60,6 +60,17 @@ public class ConfigCommandsTests
         Assert.That(result.Stderr, Does.Contain($"{conf}:2: Value for option report_interval"));
         Assert.That(result.Stderr, Does.Contain($"{conf}:3: Value for option service_down_time"));
         Assert.That(result.Stdout, Is.Empty);
+    }
+
+    [Test]
+    public async Task CheckConfig_DaemonWouldNotStart_Exits78NamingWhy()
+    {
+        var conf = Write("[DEFAULT]\ntransport_url = rabbit://u:p@host:5672/?no_such_query_option=1\n");
+        var result = await Shell.RunAsync(TestServices.PublishedDaemon, "check-config", "--config-file", conf);
+        Assert.That(result.ExitCode, Is.EqualTo(78));
+        Assert.That(result.Stderr, Does.Contain("transport_url").And.Contain("no_such_query_option"));
+        Assert.That(result.Stderr, Does.Contain("compute_driver"));
+        Assert.That(result.Output, Does.Not.Contain("u:p@"));
     }
 
     [Test]

@@ -52,6 +52,7 @@ public class NovaComputeUnitTests
         [DEFAULT]
         host = {_host}
         transport_url = {TestServices.TransportUrl}
+        compute_driver = fake.FakeDriver
         graceful_shutdown_timeout = 20
         {extra}
         """;

@@ -64,6 +64,8 @@ public static class NovaCommandLine
         root.Subcommands.Add(ConfigCommands.CheckConfig());
         root.Subcommands.Add(ServiceCommands.Build());
         root.Subcommands.Add(DbCommands.Build());
+        root.Subcommands.Add(PeriodicCommands.Build());
+        root.Subcommands.Add(HypervisorCommands.Build());
         return root;
     }
 

@@ -12,7 +12,8 @@ public static class OptionCatalog
         Logging.LoggingOptions.All,
         Db.DatabaseOptions.All,
         ServiceGroup.ServiceGroupOptions.All,
-        Messaging.MessagingOptions.All);
+        Messaging.MessagingOptions.All,
+        Compute.ComputeOptions.All);
 
     private static List<Opt> Build(params IReadOnlyList<Opt>[] lists)
     {
