@@ -2,6 +2,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using NovaCompute.Api;
 using NovaCompute.Config;
 using NovaCompute.Logging;
 using NovaCompute.Objects;
@@ -76,6 +77,11 @@ public static partial class Daemon
                 Log.StoppedDuringStart(log);
                 return ExitCodes.Ok;
             }
+            catch (ApiConfigurationException)
+            {
+                // Already logged with nova's message; restarting cannot help.
+                return ExitCodes.Config;
+            }
             return workers.Any(w => w.ExecuteTask is { IsFaulted: true }) ? ExitCodes.Failure : ExitCodes.Ok;
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
@@ -148,6 +154,8 @@ public static partial class Daemon
         services.AddHostedService<NovaService>();
         // Schema migration, then the heartbeat writer (whose start registers the service record).
         services.AddServiceGroup(config);
+        // Last: listening before READY=1, stopped (drained) first.
+        services.AddComputeApi(config);
         return services;
     }
 

@@ -11,7 +11,8 @@ public static class OptionCatalog
         Periodic.PeriodicOptions.All,
         Logging.LoggingOptions.All,
         Db.DatabaseOptions.All,
-        ServiceGroup.ServiceGroupOptions.All);
+        ServiceGroup.ServiceGroupOptions.All,
+        Api.ApiOptions.All);
 
     private static List<Opt> Build(params IReadOnlyList<Opt>[] lists)
     {
