@@ -26,14 +26,14 @@ internal sealed partial class ServicesApi(ServiceStatusQuery query, IServiceRepo
     private static readonly RequestSchema.String Reason = new(MinLength: 1, MaxLength: 255);
     private static readonly RequestSchema.String Fqdn = new(MinLength: 1, MaxLength: 255, Pattern: "^[a-zA-Z0-9-._]*$");
 
-    private static readonly RequestSchema.Object ServiceUpdate = new(
+    internal static readonly RequestSchema.Object ServiceUpdate = new(
         [("host", Fqdn), ("binary", Binary), ("disabled_reason", Reason)], ["host", "binary"], AdditionalProperties: false);
 
-    private static readonly RequestSchema.Object ServiceUpdateV211 = new(
+    internal static readonly RequestSchema.Object ServiceUpdateV211 = new(
         [("host", Fqdn), ("binary", Binary), ("disabled_reason", Reason), ("forced_down", new RequestSchema.Boolean())],
         ["host", "binary"], AdditionalProperties: false);
 
-    private static readonly RequestSchema.Object ServiceUpdateV253 = new(
+    internal static readonly RequestSchema.Object ServiceUpdateV253 = new(
         [("status", new RequestSchema.String(Enum: ["enabled", "disabled"])), ("disabled_reason", Reason), ("forced_down", new RequestSchema.Boolean())],
         [], AdditionalProperties: false);
 
