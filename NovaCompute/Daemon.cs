@@ -5,6 +5,8 @@ using Microsoft.Extensions.Logging;
 using NovaCompute.Api;
 using NovaCompute.Config;
 using NovaCompute.Logging;
+using NovaCompute.Messaging;
+using NovaCompute.Messaging.Rpc;
 using NovaCompute.Objects;
 using NovaCompute.ServiceGroup;
 using NovaCompute.Systemd;
@@ -31,6 +33,17 @@ public static partial class Daemon
             return ExitCodes.Config;
         }
         var config = loaded.Config!;
+        // Settings checked across options (the transport URL's syntax and query, rabbit bounds):
+        // still a configuration error, found before anything starts.
+        var messagingErrors = MessagingSettingsFactory.Validate(config);
+        if (messagingErrors.Count > 0)
+        {
+            foreach (var error in messagingErrors)
+            {
+                await Console.Error.WriteLineAsync("nova-compute: configuration error: " + error);
+            }
+            return ExitCodes.Config;
+        }
 
         // 2. logging.setup: a log file that cannot be opened is a configuration error too.
         NovaLogging logging;
@@ -154,6 +167,14 @@ public static partial class Daemon
         services.AddHostedService<NovaService>();
         // Schema migration, then the heartbeat writer (whose start registers the service record).
         services.AddServiceGroup(config);
+
+        // The RPC listener: topic exchange, compute and compute.<host> queues, the fanout queue,
+        // consumers subscribed before READY=1.
+        services.AddRabbitTransport(MessagingSettingsFactory.Rabbit(config));
+        services.AddRpcServer(MessagingSettingsFactory.RpcServer(config, identity.Topic), serviceName: identity.Topic,
+            rpcPingEnabled: config.Get(MessagingOptions.RpcPingEnabled));
+        services.AddHostedService<BrokerStatusReporter>();
+
         // Last: listening before READY=1, stopped (drained) first.
         services.AddComputeApi(config);
         return services;

@@ -41,6 +41,7 @@ public partial class ApiClientTests
             [DEFAULT]
             host = {_host}
             state_path = {_dir.FullName}
+            transport_url = {TestServices.TransportUrl}
             graceful_shutdown_timeout = 20
             enabled_apis = osapi_compute
             osapi_compute_listen_port = 0
@@ -122,6 +123,14 @@ public partial class ApiClientTests
         var disabled = JsonNode.Parse(await RunOk(TestServices.SystemPython, script, endpoint + "/v2.1", "2.53", "disable", uuid, "novaclient says so", Token))!;
         Assert.That(((string?)disabled["status"], (string?)disabled["disabled_reason"], (bool?)disabled["forced_down"]),
             Is.EqualTo(("disabled", "novaclient says so", false)));
+
+        using var http = new HttpClient();
+        var status = JsonNode.Parse(await http.GetStringAsync(endpoint + "/status"))!;
+        Assert.That((bool)status["broker"]!["connected"]!, Is.True, status.ToJsonString());
+        Assert.That((string?)status["broker"]!["detail"], Does.Not.Contain(":nova_test@"), "no password in the document");
+        Assert.That((bool)status["heartbeat"]!["overdue"]!, Is.False);
+        Assert.That((string?)status["service"]!["status"], Does.Contain($"Registered as {_host}"));
+        Assert.That(await http.GetStringAsync(endpoint + "/healthcheck"), Is.EqualTo("OK"));
 
         daemon.Signal(DaemonProcess.SIGTERM);
         Assert.That(await daemon.WaitForExitAsync(), Is.Zero, daemon.Output);
@@ -224,6 +233,7 @@ public partial class ApiClientTests
             enabled_apis = osapi_compute
             enabled_ssl_apis = osapi_compute
             osapi_compute_listen_port = 0
+            transport_url = {TestServices.TransportUrl}
             [wsgi]
             ssl_cert_file = {missing}
             ssl_key_file = {missing}

@@ -8,31 +8,17 @@ namespace NovaCompute.Tests.Cli;
 
 [TestFixture(DatabaseDialect.Sqlite)]
 [TestFixture(DatabaseDialect.PostgreSql)]
-internal sealed class ServiceCliTests(DatabaseDialect dialect)
+internal sealed class ServiceCliTests(DatabaseDialect dialect) : DatabaseFixture(dialect)
 {
     private static readonly CancellationToken None = CancellationToken.None;
-    private TestDatabase? _database;
     private StringWriter _out = new();
     private StringWriter _err = new();
-
-    private TestDatabase Database => _database!;
-    private ServiceRepository Repository => Database.Repository;
 
     [SetUp]
     public async Task SetUp()
     {
         _out = new StringWriter { NewLine = "\n" };
         _err = new StringWriter { NewLine = "\n" };
-        _database = await TestDatabase.CreateAsync(dialect);
-    }
-
-    [TearDown]
-    public async Task TearDown()
-    {
-        if (_database is not null)
-        {
-            await _database.DisposeAsync();
-        }
     }
 
     private ServiceStatusQuery Query() => new(Repository, new Settings(), new ZoneSettings());

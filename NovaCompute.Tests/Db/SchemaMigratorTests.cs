@@ -7,24 +7,11 @@ namespace NovaCompute.Tests.Db;
 
 [TestFixture(DatabaseDialect.Sqlite)]
 [TestFixture(DatabaseDialect.PostgreSql)]
-internal sealed class SchemaMigratorTests(DatabaseDialect dialect)
+internal sealed class SchemaMigratorTests(DatabaseDialect dialect) : DatabaseFixture(dialect, migrate: false)
 {
-    private TestDatabase _database = null!;
-
-    [SetUp]
-    public async Task SetUp() => _database = await TestDatabase.CreateAsync(dialect, migrate: false);
-
-    [TearDown]
-    public async Task TearDown()
-    {
-        if (_database is not null)
-        {
-            await _database.DisposeAsync();
-        }
-    }
 
     private SchemaMigrator Migrator(IDbConnectionFactory? factory = null) =>
-        new(factory ?? _database.Factory, NullLogger<SchemaMigrator>.Instance);
+        new(factory ?? Database.Factory, NullLogger<SchemaMigrator>.Instance);
 
     [Test]
     public async Task MigrateAsync_EmptyDatabase_CreatesNovasTablesAndRecordsTheVersion()
@@ -46,16 +33,16 @@ internal sealed class SchemaMigratorTests(DatabaseDialect dialect)
     public async Task MigrateAsync_Twice_IsANoOp()
     {
         await Migrator().MigrateAsync(CancellationToken.None);
-        await _database.InsertServiceAsync("h1", "nova-compute", DateTime.UtcNow, null);
+        await Database.InsertServiceAsync("h1", "nova-compute", DateTime.UtcNow, null);
         await Migrator().MigrateAsync(CancellationToken.None);
-        Assert.That(await _database.ScalarAsync<long>("SELECT COUNT(*) FROM services"), Is.EqualTo(1));
-        Assert.That(await _database.ScalarAsync<long>("SELECT COUNT(*) FROM nova_compute_migrate_version"), Is.EqualTo(1));
+        Assert.That(await Database.ScalarAsync<long>("SELECT COUNT(*) FROM services"), Is.EqualTo(1));
+        Assert.That(await Database.ScalarAsync<long>("SELECT COUNT(*) FROM nova_compute_migrate_version"), Is.EqualTo(1));
     }
 
     [Test]
     public async Task MigrateAsync_ManyStartingAtOnce_AllSucceedAndApplyOnce()
     {
-        var factories = Enumerable.Range(0, 4).Select(_ => _database.NewFactory()).ToList();
+        var factories = Enumerable.Range(0, 4).Select(_ => Database.NewFactory()).ToList();
         using var start = new Barrier(factories.Count);
         var runs = factories.Select(f => Task.Run(async () =>
         {
@@ -66,16 +53,16 @@ internal sealed class SchemaMigratorTests(DatabaseDialect dialect)
         var versions = await Task.WhenAll(runs);
 
         Assert.That(versions, Is.All.EqualTo(SchemaMigrator.LatestVersion));
-        Assert.That(await _database.ScalarAsync<long>("SELECT COUNT(*) FROM nova_compute_migrate_version"), Is.EqualTo(SchemaMigrator.LatestVersion));
+        Assert.That(await Database.ScalarAsync<long>("SELECT COUNT(*) FROM nova_compute_migrate_version"), Is.EqualTo(SchemaMigrator.LatestVersion));
     }
 
     [Test]
     public async Task MigrateAsync_SchemaFromANewerBuild_Refuses()
     {
         await Migrator().MigrateAsync(CancellationToken.None);
-        await _database.ExecuteAsync(
+        await Database.ExecuteAsync(
             "INSERT INTO nova_compute_migrate_version (version, description, applied_at) VALUES (999, 'future', @now)",
-            new { now = _database.Timestamp(DateTime.UtcNow) });
+            new { now = Database.Timestamp(DateTime.UtcNow) });
         var ex = Assert.ThrowsAsync<SchemaTooNewException>(() => Migrator().MigrateAsync(CancellationToken.None));
         Assert.That(ex!.Message, Does.Contain("version 999"));
     }
@@ -84,16 +71,16 @@ internal sealed class SchemaMigratorTests(DatabaseDialect dialect)
     public async Task MigrateAsync_UniqueConstraints_RejectASecondLiveRowButAllowAfterSoftDelete()
     {
         await Migrator().MigrateAsync(CancellationToken.None);
-        var id = await _database.InsertServiceAsync("h1", "nova-compute", DateTime.UtcNow, null);
-        Assert.That(async () => await _database.InsertServiceAsync("h1", "nova-compute", DateTime.UtcNow, null), Throws.InstanceOf<System.Data.Common.DbException>());
-        await _database.ExecuteAsync("UPDATE services SET deleted = id WHERE id = @id", new { id });
-        Assert.That(async () => await _database.InsertServiceAsync("h1", "nova-compute", DateTime.UtcNow, null), Throws.Nothing);
+        var id = await Database.InsertServiceAsync("h1", "nova-compute", DateTime.UtcNow, null);
+        Assert.That(async () => await Database.InsertServiceAsync("h1", "nova-compute", DateTime.UtcNow, null), Throws.InstanceOf<System.Data.Common.DbException>());
+        await Database.ExecuteAsync("UPDATE services SET deleted = id WHERE id = @id", new { id });
+        Assert.That(async () => await Database.InsertServiceAsync("h1", "nova-compute", DateTime.UtcNow, null), Throws.Nothing);
     }
 
     private async Task<List<string>> ColumnsAsync(string table)
     {
-        await using var connection = await _database.Factory.OpenAsync(CancellationToken.None);
-        var sql = dialect == DatabaseDialect.Sqlite
+        await using var connection = await Database.Factory.OpenAsync(CancellationToken.None);
+        var sql = Dialect == DatabaseDialect.Sqlite
             ? $"SELECT name FROM pragma_table_info('{table}') ORDER BY cid"
             : "SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = @table ORDER BY ordinal_position";
         return (await connection.QueryAsync<string>(sql, new { table })).ToList();

@@ -5,25 +5,9 @@ namespace NovaCompute.Tests.Db;
 
 [TestFixture(DatabaseDialect.Sqlite)]
 [TestFixture(DatabaseDialect.PostgreSql)]
-internal sealed class ServiceRepositoryTests(DatabaseDialect dialect)
+internal sealed class ServiceRepositoryTests(DatabaseDialect dialect) : DatabaseFixture(dialect)
 {
     private static readonly CancellationToken None = CancellationToken.None;
-    private TestDatabase? _database;
-
-    private TestDatabase Database => _database!;
-    private ServiceRepository Repository => Database.Repository;
-
-    [SetUp]
-    public async Task SetUp() => _database = await TestDatabase.CreateAsync(dialect);
-
-    [TearDown]
-    public async Task TearDown()
-    {
-        if (_database is not null)
-        {
-            await _database.DisposeAsync();
-        }
-    }
 
     [Test]
     public async Task CreateAsync_NewService_StoresNovasInitialValuesStampedByTheDatabase()

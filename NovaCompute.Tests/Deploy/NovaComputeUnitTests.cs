@@ -51,6 +51,7 @@ public class NovaComputeUnitTests
     private string Config(string extra = "") => $"""
         [DEFAULT]
         host = {_host}
+        transport_url = {TestServices.TransportUrl}
         graceful_shutdown_timeout = 20
         {extra}
         """;
@@ -65,6 +66,18 @@ public class NovaComputeUnitTests
             Assert.Fail($"systemctl start failed:\n{start.Output}\njournal:\n{journal.Output}");
         }
     }
+
+    /// <summary>This test's row as the operator's CLI shows it inside the sandbox.</summary>
+    private async Task<System.Text.Json.Nodes.JsonObject?> ServiceRowAsync()
+    {
+        var json = await _sandbox.MustAsync("nova-compute", "service", "list", "--config-file", "/etc/nova/nova.conf",
+            "--config-file", "/etc/nova/nova-compute.conf", "--host", _host, "--format", "json");
+        return System.Text.Json.Nodes.JsonNode.Parse(json)!["services"]!.AsArray().SingleOrDefault()?.AsObject();
+    }
+
+    private async Task<long> ReportCountAsync() =>
+        long.Parse((await _sandbox.MustAsync("sqlite3", "/var/lib/nova/nova.sqlite",
+            $"SELECT report_count FROM services WHERE host = '{_host}' AND deleted = 0")).Trim(), System.Globalization.CultureInfo.InvariantCulture);
 
     private static async Task Eventually(Func<Task<bool>> condition)
     {
@@ -83,9 +96,12 @@ public class NovaComputeUnitTests
     {
         await StartAsync();
 
+        var row = await ServiceRowAsync();
+        Assert.That(row, Is.Not.Null, "the service record exists once systemctl start returns");
+        Assert.That((string?)row!["state"], Is.EqualTo("up"));
         Assert.That(await _sandbox.PropertyAsync(Unit, "ActiveState"), Is.EqualTo("active"));
         Assert.That(await _sandbox.PropertyAsync(Unit, "SubState"), Is.EqualTo("running"));
-        Assert.That(await _sandbox.PropertyAsync(Unit, "StatusText"), Does.Contain("Running"));
+        Assert.That(await _sandbox.PropertyAsync(Unit, "StatusText"), Does.Contain("Running").And.Contain($"Registered as {_host}").And.Contain("reporting every 10 s"));
         Assert.That(await Journal(), Does.Contain("Starting compute node (version 26.2.2)"));
         var status = await _sandbox.RunAsync("systemctl", "status", "--no-pager", Unit);
         Assert.That(status.Stdout, Does.Contain("Status: \"Running"));
@@ -157,7 +173,56 @@ public class NovaComputeUnitTests
         Assert.That(int.Parse(await _sandbox.PropertyAsync(Unit, "NRestarts"), System.Globalization.CultureInfo.InvariantCulture), Is.GreaterThanOrEqualTo(1));
         Assert.That(await _sandbox.PropertyAsync(Unit, "ActiveState"), Is.EqualTo("active"));
         Assert.That(await _sandbox.PropertyAsync(Unit, "MainPID"), Is.Not.EqualTo(pid));
+        Assert.That((string?)(await ServiceRowAsync())!["state"], Is.EqualTo("up"), "reported up again after the restart");
         var journal = await _sandbox.MustAsync("journalctl", "--no-pager", "-o", "cat");
         Assert.That(journal, Does.Contain("Watchdog timeout"));
+    }
+
+    /// <summary>
+    /// Under systemd stdout is the journal (JOURNAL_STREAM), so the daemon logs natively: every entry
+    /// arrives once, with its structured fields, and journalctl's filters find what an operator expects.
+    /// </summary>
+    [Test]
+    public async Task Journal_UnderSystemd_StructuredEntriesOncePriorityFilterWorks()
+    {
+        await _sandbox.WriteFileAsync("/etc/nova/nova-compute.conf", Config("an_unknown_option = 1"));
+        await StartAsync();
+
+        var entries = (await _sandbox.MustAsync("journalctl", "-u", Unit, "--no-pager", "-o", "json"))
+            .Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Select(line => System.Text.Json.Nodes.JsonNode.Parse(line)!.AsObject())
+            .ToList();
+        var starting = entries.Where(e => ((string?)e["MESSAGE"])?.Contains("Starting compute node", StringComparison.Ordinal) == true).ToList();
+        Assert.That(starting, Has.Count.EqualTo(1), "each line reaches the journal once");
+        var entry = starting[0];
+        Assert.That((string?)entry["PRIORITY"], Is.EqualTo("6"));
+        Assert.That((string?)entry["SYSLOG_IDENTIFIER"], Is.EqualTo("nova-compute"));
+        Assert.That((string?)entry["LOGGER_NAME"], Is.EqualTo("nova.nova_service"));
+        Assert.That((string?)entry["LOGGER_LEVEL"], Is.EqualTo("INFO"));
+        Assert.That((string?)entry["CODE_FUNC"], Is.EqualTo("Starting"));
+        Assert.That((string?)entry["_SYSTEMD_UNIT"], Is.EqualTo(Unit));
+
+        var warnings = await _sandbox.MustAsync("journalctl", "-u", Unit, "--no-pager", "-o", "cat", "-p", "warning");
+        Assert.That(warnings, Does.Contain("Unknown option an_unknown_option in [DEFAULT] ignored"));
+        Assert.That(warnings, Does.Not.Contain("Starting compute node"));
+    }
+
+    [Test]
+    public async Task Reload_ReportIntervalChanged_HeartbeatFollowsWithoutRestart()
+    {
+        await _sandbox.WriteFileAsync("/etc/nova/nova-compute.conf", Config("report_interval = 1"));
+        await StartAsync();
+        var pid = await _sandbox.PropertyAsync(Unit, "MainPID");
+        await Eventually(async () => await ReportCountAsync() >= 3);
+
+        await _sandbox.WriteFileAsync("/etc/nova/nova-compute.conf", Config("report_interval = 30"));
+        await _sandbox.MustAsync("systemctl", "reload", Unit);
+        await Eventually(async () => (await Journal()).Contains("Option DEFAULT.report_interval changed from [1] to [30]", StringComparison.Ordinal));
+        var afterReload = await ReportCountAsync();
+        await Task.Delay(TimeSpan.FromSeconds(3));
+
+        Assert.That(await ReportCountAsync(), Is.LessThanOrEqualTo(afterReload + 1), "beats now every 30 s");
+        Assert.That(await _sandbox.PropertyAsync(Unit, "MainPID"), Is.EqualTo(pid), "same process");
+        Assert.That(await _sandbox.PropertyAsync(Unit, "StatusText"), Does.Contain("reporting every 30 s"));
     }
 }

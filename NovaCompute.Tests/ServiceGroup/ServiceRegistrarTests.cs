@@ -7,28 +7,15 @@ namespace NovaCompute.Tests.ServiceGroup;
 
 [TestFixture(DatabaseDialect.Sqlite)]
 [TestFixture(DatabaseDialect.PostgreSql)]
-internal sealed class ServiceRegistrarTests(DatabaseDialect dialect)
+internal sealed class ServiceRegistrarTests(DatabaseDialect dialect) : DatabaseFixture(dialect)
 {
     private static readonly ServiceIdentity Identity = new("compute-01", "nova-compute", "compute");
-    private TestDatabase? _database;
     private CollectingLoggerProvider _logs = null!;
-
-    private TestDatabase Database => _database!;
 
     [SetUp]
     public async Task SetUp()
     {
         _logs = new CollectingLoggerProvider();
-        _database = await TestDatabase.CreateAsync(dialect);
-    }
-
-    [TearDown]
-    public async Task TearDown()
-    {
-        if (_database is not null)
-        {
-            await _database.DisposeAsync();
-        }
     }
 
     private ServiceRegistrar Registrar(RegistrationSettings? settings = null, IServiceRepository? repository = null) =>

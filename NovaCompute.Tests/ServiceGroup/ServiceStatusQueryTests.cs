@@ -6,23 +6,8 @@ namespace NovaCompute.Tests.ServiceGroup;
 
 [TestFixture(DatabaseDialect.Sqlite)]
 [TestFixture(DatabaseDialect.PostgreSql)]
-internal sealed class ServiceStatusQueryTests(DatabaseDialect dialect)
+internal sealed class ServiceStatusQueryTests(DatabaseDialect dialect) : DatabaseFixture(dialect)
 {
-    private TestDatabase? _database;
-
-    private TestDatabase Database => _database!;
-
-    [SetUp]
-    public async Task SetUp() => _database = await TestDatabase.CreateAsync(dialect);
-
-    [TearDown]
-    public async Task TearDown()
-    {
-        if (_database is not null)
-        {
-            await _database.DisposeAsync();
-        }
-    }
 
     private ServiceStatusQuery Query() => new(Database.Repository, new Settings(), new ZoneSettings("az-1", "internal"));
 

@@ -13,7 +13,7 @@ public static partial class ApiServiceCollectionExtensions
     /// The API server when <c>enabled_apis</c> includes <c>osapi_compute</c>. Register it last: the
     /// host starts hosted services in order (READY=1 then means listening, after the service
     /// record exists) and stops them in reverse (requests drain while the database is still there).
-    /// Needs the service group's pieces (<see cref="ServiceGroup.ServiceGroupServiceCollectionExtensions.AddServiceGroup"/>).
+    /// Needs the service group's pieces and, for the broker part of the status document, the RPC transport (<see cref="ServiceGroup.ServiceGroupServiceCollectionExtensions.AddServiceGroup"/>).
     /// </summary>
     public static IServiceCollection AddComputeApi(this IServiceCollection services, NovaConfig config)
     {
@@ -26,6 +26,10 @@ public static partial class ApiServiceCollectionExtensions
             return services;
         }
         services.TryAddSingleton(ApiSettings.FromConfig(config));
+        if (services.Any(d => d.ServiceType == typeof(Messaging.RabbitTransport)))
+        {
+            services.TryAddSingleton<IBrokerConnectionStatus, RabbitBrokerStatus>();
+        }
         services.TryAddSingleton<ServicesApi>();
         services.TryAddSingleton<DaemonStatusApi>();
         services.TryAddSingleton<ApiPipeline>();

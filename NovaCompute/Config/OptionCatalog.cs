@@ -12,6 +12,7 @@ public static class OptionCatalog
         Logging.LoggingOptions.All,
         Db.DatabaseOptions.All,
         ServiceGroup.ServiceGroupOptions.All,
+        Messaging.MessagingOptions.All,
         Api.ApiOptions.All);
 
     private static List<Opt> Build(params IReadOnlyList<Opt>[] lists)

@@ -159,6 +159,7 @@ internal sealed class HeartbeatWriter : BackgroundService, IHeartbeatHealth, Sys
             if (!settings.HeartbeatsEnabled)
             {
                 await changed.WaitAsync(stoppingToken).ConfigureAwait(false);
+                ReportStatus(null);
                 anchor = _time.GetUtcNow();
                 first = true;
                 continue;
@@ -176,6 +177,7 @@ internal sealed class HeartbeatWriter : BackgroundService, IHeartbeatHealth, Sys
                 {
                     // A reload changed report_interval: recompute when the pending beat is due.
                     Log.IntervalChanged(_logger, _settings.Current.ReportIntervalSeconds);
+                    ReportStatus(null);
                     continue;
                 }
             }
@@ -251,17 +253,24 @@ internal sealed class HeartbeatWriter : BackgroundService, IHeartbeatHealth, Sys
     }
 
     /// <summary>The heartbeat's piece of systemd's STATUS= line: cadence and the last beat's outcome.</summary>
+    /// <param name="outcome">The beat that just ended; null keeps the last one (e.g. after a reload).</param>
     private void ReportStatus(string? outcome)
     {
         if (_status is null)
         {
             return;
         }
+        if (outcome is not null)
+        {
+            var at = _time.GetUtcNow().ToString("HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture);
+            _lastBeatStatus = $", last heartbeat {at} UTC {outcome}";
+        }
         var settings = _settings.Current;
         var cadence = settings.HeartbeatsEnabled ? $"reporting every {settings.ReportIntervalSeconds} s" : "heartbeats disabled (report_interval = 0)";
-        var at = _time.GetUtcNow().ToString("HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture);
-        _status.Set("heartbeat", outcome is null ? cadence : $"{cadence}, last heartbeat {at} UTC {outcome}");
+        _status.Set("heartbeat", cadence + _lastBeatStatus);
     }
+
+    private string _lastBeatStatus = "";
 
     private void Succeeded()
     {

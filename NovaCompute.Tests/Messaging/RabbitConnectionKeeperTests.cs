@@ -1,0 +1,67 @@
+using NovaCompute.Messaging;
+using NovaCompute.Tests.Support;
+
+namespace NovaCompute.Tests.Messaging;
+
+public class RabbitConnectionKeeperTests
+{
+    [Test]
+    public async Task GetAsync_BrokerDownAtStart_RetriesWithOslosBackoffThenConnects()
+    {
+        var real = TransportUrl.Parse(TestServices.TransportUrl);
+        var broker = real.Hosts[0];
+        await using var forwarder = new TcpForwarder(broker.Host, broker.Port ?? 5672);
+        var settings = RabbitTestBroker.Settings() with
+        {
+            TransportUrl = TransportUrl.Parse($"rabbit://{broker.UserName}:{broker.Password}@127.0.0.1:{forwarder.Port}/{real.VirtualHost}"),
+            RabbitRetryInterval = 1,
+            RabbitRetryBackoff = 2,
+            RabbitIntervalMax = 4,
+        };
+        var logs = new ScopedLogCollector();
+        using var factory = logs.CreateFactory();
+        var time = new FakeTimeProvider();
+        await using var keeper = new RabbitConnectionKeeper(settings, "consume", factory.CreateLogger("test"), time);
+
+        var connecting = keeper.GetAsync(CancellationToken.None).AsTask();
+        var delays = new List<double>();
+        for (var attempt = 1; attempt <= 4; attempt++)
+        {
+            await logs.WaitForAsync(e => e.EventId.Id == 4001 && logs.Entries.Count(x => x.EventId.Id == 4001) >= attempt);
+            await time.WaitForTimersAsync();
+            var last = logs.Entries.Where(e => e.EventId.Id == 4001).Last();
+            delays.Add((double)last.Properties["RetryIn"]!);
+            Assert.That(last.Message, Does.Contain($"127.0.0.1:{forwarder.Port}").And.Not.Contain(broker.Password!));
+            if (attempt == 4)
+            {
+                forwarder.Start();
+            }
+            time.Advance(TimeSpan.FromSeconds(delays[^1]));
+        }
+        var connection = await connecting.WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.That(delays, Is.EqualTo(new[] { 1.0, 3.0, 4.0, 4.0 }), "1, +2, capped at rabbit_interval_max (kombu would overshoot to 5)");
+        Assert.That(connection.IsOpen, Is.True);
+        Assert.That(connection.ClientProvidedName, Is.EqualTo(keeper.ConnectionName));
+        Assert.That(keeper.ConnectionName, Does.Match($"^{settings.ConnectionNamePrefix}:{Environment.ProcessId}:[0-9a-f]{{32}}$"));
+        await logs.WaitForAsync(e => e.EventId.Id == 4000);
+    }
+
+    [Test]
+    public async Task GetAsync_CancelledWhileRetrying_GivesUp()
+    {
+        await using var forwarder = new TcpForwarder("127.0.0.1", 1);
+        var settings = new RabbitSettings { TransportUrl = TransportUrl.Parse($"rabbit://u:p@127.0.0.1:{forwarder.Port}/") };
+        var logs = new ScopedLogCollector();
+        using var factory = logs.CreateFactory();
+        var time = new FakeTimeProvider();
+        await using var keeper = new RabbitConnectionKeeper(settings, "publish", factory.CreateLogger("test"), time);
+        using var cts = new CancellationTokenSource();
+
+        var connecting = keeper.GetAsync(cts.Token).AsTask();
+        await logs.WaitForAsync(e => e.EventId.Id == 4001);
+        await cts.CancelAsync();
+
+        Assert.That(async () => await connecting.WaitAsync(TimeSpan.FromSeconds(10)), Throws.InstanceOf<OperationCanceledException>());
+    }
+}

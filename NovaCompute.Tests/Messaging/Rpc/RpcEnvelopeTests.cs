@@ -1,0 +1,67 @@
+using System.Text;
+using System.Text.Json;
+using NovaCompute.Messaging.Rpc;
+
+namespace NovaCompute.Tests.Messaging.Rpc;
+
+public class RpcEnvelopeTests
+{
+    [Test]
+    public void TryOpen_OsloCapturedBodies_Decoded()
+    {
+        using var capture = JsonDocument.Parse(File.ReadAllText(RpcServerTests.ReferenceFile("wire-capture-oslo-python.json")));
+        foreach (var published in capture.RootElement.GetProperty("published").EnumerateArray())
+        {
+            var body = Encoding.UTF8.GetBytes(published.GetProperty("body").GetString()!);
+
+            Assert.That(RpcEnvelope.TryOpen(body, out var message, out var error), Is.True, error);
+            using (message)
+            {
+                Assert.That(JsonElement.DeepEquals(message!.Root, published.GetProperty("oslo.message(decoded)")), Is.True);
+            }
+        }
+    }
+
+    [Test]
+    public void Write_TwoLayers_OsloCanReadItBack()
+    {
+        var body = RpcEnvelope.Write("h\u00e9llo \"quoted\" \\ <tag>", static (w, s) => w.WriteString("text", s));
+
+        using var outer = JsonDocument.Parse(body);
+        Assert.That(outer.RootElement.EnumerateObject().Select(p => p.Name), Is.EqualTo(new[] { "oslo.version", "oslo.message" }));
+        Assert.That(outer.RootElement.GetProperty("oslo.version").GetString(), Is.EqualTo("2.0"));
+        using var inner = JsonDocument.Parse(outer.RootElement.GetProperty("oslo.message").GetString()!);
+        Assert.That(inner.RootElement.GetProperty("text").GetString(), Is.EqualTo("h\u00e9llo \"quoted\" \\ <tag>"));
+        Assert.That(RpcEnvelope.TryOpen(body, out var opened, out _), Is.True);
+        using (opened)
+        {
+            Assert.That(opened!.Root.GetProperty("text").GetString(), Is.EqualTo("h\u00e9llo \"quoted\" \\ <tag>"));
+        }
+    }
+
+    [TestCase("""{"oslo.version": "2.1", "oslo.message": "{}"}""", "Specified RPC envelope version, 2.1, not supported by this endpoint.")]
+    [TestCase("""{"oslo.version": "1.0", "oslo.message": "{}"}""", "Specified RPC envelope version, 1.0, not supported by this endpoint.")]
+    [TestCase("""{"oslo.message": "{}"}""", "no oslo.version/oslo.message envelope (legacy 1.0 messages are not accepted)")]
+    public void TryOpen_WrongOrMissingVersion_SaysWhy(string body, string expected)
+    {
+        Assert.That(RpcEnvelope.TryOpen(Encoding.UTF8.GetBytes(body), out var message, out var error), Is.False);
+        message?.Dispose();
+        Assert.That(error, Is.EqualTo(expected));
+    }
+
+    [Test]
+    public void Reply_Fields_AsOsloSendsThem()
+    {
+        var body = RpcMessages.Reply("abc", new Dictionary<string, object?> { ["k"] = 1 }, null, ending: true, JsonRpcEntitySerializer.Instance, null);
+
+        Assert.That(RpcEnvelope.TryOpen(body, out var message, out _), Is.True);
+        using (message)
+        {
+            var root = message!.Root;
+            Assert.That(root.EnumerateObject().Select(p => p.Name), Is.EqualTo(new[] { "result", "failure", "ending", "_msg_id", "_unique_id" }));
+            Assert.That(root.GetProperty("result").GetRawText(), Is.EqualTo("""{"k":1}"""));
+            Assert.That(root.GetProperty("failure").ValueKind, Is.EqualTo(JsonValueKind.Null));
+            Assert.That(root.GetProperty("ending").GetBoolean(), Is.True);
+        }
+    }
+}

@@ -1,0 +1,84 @@
+using System.Net;
+using System.Net.Sockets;
+
+namespace NovaCompute.Tests.Support;
+
+/// <summary>
+/// A local TCP port that forwards to a real service once <see cref="Start"/> is called: before
+/// that, connections to <see cref="Port"/> are refused, as they are while a broker is down.
+/// </summary>
+internal sealed class TcpForwarder : IAsyncDisposable
+{
+    private readonly string _targetHost;
+    private readonly int _targetPort;
+    private readonly CancellationTokenSource _stop = new();
+    private TcpListener? _listener;
+    private Task? _accepting;
+
+    public TcpForwarder(string targetHost, int targetPort)
+    {
+        _targetHost = targetHost;
+        _targetPort = targetPort;
+        // Reserve a free port number, then release it so that connecting is refused until Start.
+        var probe = new TcpListener(IPAddress.Loopback, 0);
+        probe.Start();
+        Port = ((IPEndPoint)probe.LocalEndpoint).Port;
+        probe.Stop();
+    }
+
+    public int Port { get; }
+
+    public void Start()
+    {
+        _listener = new TcpListener(IPAddress.Loopback, Port);
+        _listener.Start();
+        _accepting = AcceptAsync(_listener, _stop.Token);
+    }
+
+    private async Task AcceptAsync(TcpListener listener, CancellationToken stop)
+    {
+        while (!stop.IsCancellationRequested)
+        {
+            TcpClient client;
+            try
+            {
+                client = await listener.AcceptTcpClientAsync(stop);
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or SocketException or ObjectDisposedException)
+            {
+                return;
+            }
+            _ = PipeAsync(client, stop);
+        }
+    }
+
+    private async Task PipeAsync(TcpClient client, CancellationToken stop)
+    {
+        using (client)
+        using (var upstream = new TcpClient())
+        {
+            try
+            {
+                await upstream.ConnectAsync(_targetHost, _targetPort, stop);
+                var a = client.GetStream();
+                var b = upstream.GetStream();
+                await Task.WhenAny(a.CopyToAsync(b, stop), b.CopyToAsync(a, stop));
+            }
+            catch (Exception ex) when (ex is IOException or SocketException or OperationCanceledException or ObjectDisposedException)
+            {
+                // Either side went away.
+            }
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync();
+        _listener?.Stop();
+        if (_accepting is not null)
+        {
+            await _accepting;
+        }
+        _stop.Dispose();
+    }
+}

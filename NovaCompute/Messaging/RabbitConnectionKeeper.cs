@@ -1,0 +1,279 @@
+using System.Net.Security;
+using System.Security.Authentication;
+using System.Security.Cryptography.X509Certificates;
+using Microsoft.Extensions.Logging;
+using RabbitMQ.Client;
+
+namespace NovaCompute.Messaging;
+
+/// <summary>
+/// One AMQP connection, created lazily under a lock, as oslo keeps "send" and "listen" connections
+/// apart (a blocked publisher must never stall consumers). RabbitMQ.Client's automatic recovery only
+/// starts after a first successful connect, so that first connect is retried here, forever, with
+/// oslo's back-off (<c>rabbit_retry_interval</c> growing by <c>rabbit_retry_backoff</c>, capped at
+/// <c>rabbit_interval_max</c> — without kombu's overshoot past the cap). After that, the client
+/// re-opens the connection, its channels, the declared topology and the consumers by itself; this
+/// class only says so in the log.
+/// </summary>
+public sealed class RabbitConnectionKeeper : IAsyncDisposable
+{
+    private readonly RabbitSettings _settings;
+    private readonly ILogger _logger;
+    private readonly TimeProvider _time;
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private volatile IConnection? _connection;
+    private bool _disposed;
+
+    public RabbitConnectionKeeper(RabbitSettings settings, string purpose, ILogger logger, TimeProvider time)
+    {
+        _settings = settings;
+        _logger = logger;
+        _time = time;
+        Purpose = purpose;
+        ConnectionId = Guid.NewGuid().ToString("N");
+        ConnectionName = $"{settings.ConnectionNamePrefix}:{Environment.ProcessId}:{ConnectionId}";
+    }
+
+    /// <summary><c>publish</c> or <c>consume</c>.</summary>
+    public string Purpose { get; }
+
+    /// <summary>The uuid oslo prints in brackets in its connection log lines.</summary>
+    public string ConnectionId { get; }
+
+    /// <summary>The client-provided connection name the broker shows (<c>rabbitmqctl list_connections name</c>).</summary>
+    public string ConnectionName { get; }
+
+    /// <summary>Raised after the client re-opened the connection and recovered channels, topology and consumers.</summary>
+    public event Func<Task>? Recovered;
+
+    public bool IsOpen => _connection?.IsOpen == true;
+
+    /// <summary>The connection, connecting first (with retries until <paramref name="cancellationToken"/> fires) if needed.</summary>
+    public async ValueTask<IConnection> GetAsync(CancellationToken cancellationToken)
+    {
+        if (_connection is { } existing)
+        {
+            return existing;
+        }
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            return _connection ??= await ConnectWithRetryAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    private async Task<IConnection> ConnectWithRetryAsync(CancellationToken cancellationToken)
+    {
+        var factory = CreateFactory();
+        var endpoints = Endpoints();
+        var brokers = string.Join(", ", endpoints.Select(e => $"{e.HostName}:{e.Port}"));
+        if (_settings.TransportUrl.HostsWithAndWithoutCredentials is var (with, without))
+        {
+            Log.MixedCredentials(_logger, string.Join(", ", with), string.Join(", ", without));
+        }
+        var delay = TimeSpan.FromSeconds(Math.Max(0, _settings.RabbitRetryInterval));
+        var step = TimeSpan.FromSeconds(Math.Max(0, _settings.RabbitRetryBackoff));
+        var max = TimeSpan.FromSeconds(Math.Max(_settings.RabbitIntervalMax, _settings.RabbitRetryInterval));
+        while (true)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            try
+            {
+                var connection = await factory.CreateConnectionAsync(endpoints, ConnectionName, cancellationToken).ConfigureAwait(false);
+                Subscribe(connection);
+                Log.Connected(_logger, ConnectionId, connection.Endpoint.HostName, connection.Endpoint.Port, Purpose, connection.LocalPort);
+                return connection;
+            }
+            catch (Exception ex) when (!cancellationToken.IsCancellationRequested && ex is not OutOfMemoryException)
+            {
+                Log.ConnectFailed(_logger, ConnectionId, brokers, Describe(ex), delay.TotalSeconds);
+            }
+            await Task.Delay(delay, _time, cancellationToken).ConfigureAwait(false);
+            delay = delay + step > max ? max : delay + step;
+        }
+    }
+
+    private static string Describe(Exception ex)
+    {
+        // BrokerUnreachableException wraps the interesting reason (refused, auth, TLS).
+        var inner = ex;
+        while (inner.InnerException is not null && inner is RabbitMQ.Client.Exceptions.BrokerUnreachableException or AggregateException)
+        {
+            inner = inner.InnerException;
+        }
+        return inner.Message;
+    }
+
+    private void Subscribe(IConnection connection)
+    {
+        connection.ConnectionShutdownAsync += (_, args) =>
+        {
+            if (args.Initiator != ShutdownInitiator.Application)
+            {
+                Log.ConnectionLost(_logger, ConnectionId, connection.Endpoint.HostName, connection.Endpoint.Port,
+                    $"{args.ReplyCode} {args.ReplyText}".Trim(), _settings.RabbitRetryInterval);
+            }
+            return Task.CompletedTask;
+        };
+        connection.RecoverySucceededAsync += async (_, _) =>
+        {
+            Log.Reconnected(_logger, ConnectionId, connection.Endpoint.HostName, connection.Endpoint.Port, Purpose, connection.LocalPort);
+            if (Recovered is { } handlers)
+            {
+                foreach (var handler in handlers.GetInvocationList().Cast<Func<Task>>())
+                {
+                    try
+                    {
+                        await handler().ConfigureAwait(false);
+                    }
+                    catch (Exception ex) when (ex is not OutOfMemoryException)
+                    {
+                        Log.CallbackFailed(_logger, ex, ConnectionId);
+                    }
+                }
+            }
+        };
+        connection.ConnectionRecoveryErrorAsync += (_, args) =>
+        {
+            Log.ReconnectFailed(_logger, ConnectionId, connection.Endpoint.HostName, connection.Endpoint.Port,
+                Describe(args.Exception), _settings.RabbitRetryInterval);
+            return Task.CompletedTask;
+        };
+        connection.ConnectionBlockedAsync += (_, args) =>
+        {
+            Log.Blocked(_logger, args.Reason);
+            return Task.CompletedTask;
+        };
+        connection.ConnectionUnblockedAsync += (_, _) =>
+        {
+            Log.Unblocked(_logger);
+            return Task.CompletedTask;
+        };
+        connection.CallbackExceptionAsync += (_, args) =>
+        {
+            Log.CallbackFailed(_logger, args.Exception, ConnectionId);
+            return Task.CompletedTask;
+        };
+    }
+
+    internal ConnectionFactory CreateFactory()
+    {
+        var url = _settings.TransportUrl;
+        var credentials = url.Hosts.FirstOrDefault(h => h.UserName is not null);
+        var factory = new ConnectionFactory
+        {
+            UserName = credentials?.UserName ?? "guest",
+            Password = credentials?.Password ?? "guest",
+            VirtualHost = url.EffectiveVirtualHost,
+            RequestedHeartbeat = TimeSpan.FromSeconds(Math.Max(0, _settings.HeartbeatTimeoutThreshold)),
+            AutomaticRecoveryEnabled = true,
+            TopologyRecoveryEnabled = true,
+            NetworkRecoveryInterval = TimeSpan.FromSeconds(Math.Max(1, _settings.RabbitRetryInterval) + _settings.KombuReconnectDelay),
+            // Large bodies must reach the RPC layer so it can refuse them politely; the client's
+            // own limit would close the whole connection instead.
+            MaxInboundMessageBodySize = 128 * 1024 * 1024,
+            ClientProperties = new Dictionary<string, object?>(StringComparer.Ordinal)
+            {
+                ["product"] = "nova-compute",
+                ["platform"] = ".NET",
+                ["information"] = "oslo.messaging-compatible RPC (NovaCompute)",
+            },
+        };
+        // RabbitMQ.Client speaks PLAIN and EXTERNAL; AMQPLAIN (oslo's default) carries the same
+        // user and password, and every RabbitMQ accepts PLAIN, so PLAIN stands in for it.
+        factory.AuthMechanisms = _settings.RabbitLoginMethod == "EXTERNAL"
+            ? [new ExternalMechanismFactory()]
+            : [new PlainMechanismFactory()];
+        return factory;
+    }
+
+    internal IReadOnlyList<AmqpTcpEndpoint> Endpoints()
+    {
+        var hosts = _settings.TransportUrl.Hosts.Count == 0
+            ? [new TransportHost("localhost", null, null, null)]
+            : _settings.TransportUrl.Hosts;
+        // The client's default resolver shuffles the list on every (re)connect, which is what oslo
+        // does for both of its failover strategies when the connection object is created.
+        return hosts.Select(h => new AmqpTcpEndpoint(h.Host, h.Port ?? _settings.DefaultPort, TlsOption(h.Host))).ToList();
+    }
+
+    private SslOption TlsOption(string host)
+    {
+        if (!_settings.Ssl)
+        {
+            return new SslOption { Enabled = false };
+        }
+        var option = new SslOption
+        {
+            Enabled = true,
+            ServerName = host,
+            Version = _settings.SslVersion.ToLowerInvariant().Replace('.', '_') switch
+            {
+                "tlsv1_2" => SslProtocols.Tls12,
+                "tlsv1_3" => SslProtocols.Tls13,
+                _ => SslProtocols.None,
+            },
+        };
+        if (_settings.SslCertFile.Length > 0)
+        {
+            option.Certs = [X509Certificate2.CreateFromPemFile(_settings.SslCertFile, _settings.SslKeyFile)];
+        }
+        if (_settings.SslCaFile.Length == 0)
+        {
+            // oslo without ssl_ca_file does not verify the broker at all (CERT_NONE).
+            option.AcceptablePolicyErrors = SslPolicyErrors.RemoteCertificateChainErrors |
+                SslPolicyErrors.RemoteCertificateNameMismatch | SslPolicyErrors.RemoteCertificateNotAvailable;
+            return option;
+        }
+        var ca = X509CertificateLoader.LoadCertificateFromFile(_settings.SslCaFile);
+        var enforceHostname = _settings.SslEnforceHostnameVerification;
+        option.CertificateValidationCallback = (_, certificate, _, errors) =>
+        {
+            if (certificate is null)
+            {
+                return false;
+            }
+            if (enforceHostname && errors.HasFlag(SslPolicyErrors.RemoteCertificateNameMismatch))
+            {
+                return false;
+            }
+            using var chain = new X509Chain();
+            chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+            chain.ChainPolicy.CustomTrustStore.Add(ca);
+            chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+            return chain.Build(certificate as X509Certificate2 ?? X509CertificateLoader.LoadCertificate(certificate.GetRawCertData()));
+        };
+        return option;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _gate.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            _disposed = true;
+            if (_connection is { } connection)
+            {
+                _connection = null;
+                try
+                {
+                    await connection.CloseAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is not OutOfMemoryException)
+                {
+                    Log.CloseFailed(_logger, ex, ConnectionId);
+                }
+                await connection.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+}

@@ -1,0 +1,52 @@
+namespace NovaCompute.Messaging.Rpc;
+
+/// <summary>
+/// An RPC server for oslo's <c>Target(topic=Topic, server=Server)</c> on the transport's control
+/// exchange. Built from configuration in one place (<see cref="MessagingSettingsFactory"/>).
+/// </summary>
+public sealed record RpcServerSettings
+{
+    /// <summary>nova-compute's topic.</summary>
+    public string Topic { get; init; } = "compute";
+
+    /// <summary><c>[DEFAULT]host</c>: the server part of <c>compute.&lt;host&gt;</c>.</summary>
+    public required string Server { get; init; }
+
+    /// <summary><c>executor_thread_pool_size</c>: requests handled at once; also bounds how many the broker hands us ahead.</summary>
+    public int ExecutorThreadPoolSize { get; init; } = 64;
+
+    /// <summary><c>graceful_shutdown_timeout</c>: how long a stop waits for running requests (0 = as long as they take).</summary>
+    public TimeSpan GracefulShutdownTimeout { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>Bodies above this size are refused without being decoded (nova's largest messages are far smaller).</summary>
+    public int MaxMessageBytes { get; init; } = 32 * 1024 * 1024;
+
+    /// <summary>How many recent <c>_unique_id</c>s are remembered to drop redelivered duplicates (oslo: 16).</summary>
+    public int DuplicateWindow { get; init; } = 16384;
+
+    public IReadOnlyList<string> Validate()
+    {
+        var errors = new List<string>();
+        if (string.IsNullOrWhiteSpace(Topic))
+        {
+            errors.Add("RPC topic must not be empty");
+        }
+        if (string.IsNullOrWhiteSpace(Server))
+        {
+            errors.Add("host must not be empty (it names the compute.<host> queue)");
+        }
+        if (ExecutorThreadPoolSize is < 1 or > ushort.MaxValue)
+        {
+            errors.Add($"executor_thread_pool_size must be between 1 and {ushort.MaxValue}");
+        }
+        if (GracefulShutdownTimeout < TimeSpan.Zero)
+        {
+            errors.Add("graceful_shutdown_timeout must not be negative");
+        }
+        if (DuplicateWindow < 1)
+        {
+            errors.Add("the duplicate window must hold at least one id");
+        }
+        return errors;
+    }
+}
