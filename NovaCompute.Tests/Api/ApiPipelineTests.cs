@@ -199,6 +199,8 @@ public class ApiPipelineTests
     {
         var api = await StartAsync();
         await api.SendAsync(HttpMethod.Get, "/v2.1/os-services?host=x");
+        // Written once the response is complete, which the client may see first.
+        await WaitForAsync(() => api.Logs.Records.Any(r => r.Category == ApiPipeline.AccessLogCategory));
         var line = api.Logs.Records.Single(r => r.Category == ApiPipeline.AccessLogCategory);
         Assert.That(line.Level, Is.EqualTo(LogLevel.Information));
         Assert.That(line.Message, Does.Match("""^127\.0\.0\.1 "GET /v2\.1/os-services\?host=x HTTP/1\.1" status: 200 len: 15 time: \d+\.\d{7}$"""));
