@@ -2,6 +2,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using NovaCompute.Api;
 using NovaCompute.Cli;
 using NovaCompute.Compute;
 using NovaCompute.Config;
@@ -87,6 +88,11 @@ public static partial class Daemon
                 // SIGTERM while starting (systemctl stop during a slow start): a requested stop, not a failure.
                 Log.StoppedDuringStart(log);
                 return ExitCodes.Ok;
+            }
+            catch (ApiConfigurationException)
+            {
+                // Already logged with nova's message; restarting cannot help.
+                return ExitCodes.Config;
             }
             return workers.Any(w => w.ExecuteTask is { IsFaulted: true }) ? ExitCodes.Failure : ExitCodes.Ok;
         }
@@ -174,6 +180,8 @@ public static partial class Daemon
 
         services.AddHostedService<PostStartHookService>();
         services.AddPeriodicTasks();
+        // Last: listening before READY=1, stopped (drained) first.
+        services.AddComputeApi(config);
         return services;
     }
 

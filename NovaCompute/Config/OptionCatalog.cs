@@ -13,7 +13,8 @@ public static class OptionCatalog
         Db.DatabaseOptions.All,
         ServiceGroup.ServiceGroupOptions.All,
         Messaging.MessagingOptions.All,
-        Compute.ComputeOptions.All);
+        Compute.ComputeOptions.All,
+        Api.ApiOptions.All);
 
     private static List<Opt> Build(params IReadOnlyList<Opt>[] lists)
     {

@@ -1,0 +1,125 @@
+using System.Data.Common;
+using System.Globalization;
+using System.Text.Json.Nodes;
+using Dapper;
+using NovaCompute.Db;
+using NovaCompute.Periodic;
+using NovaCompute.ServiceGroup;
+using NovaCompute.Systemd;
+
+namespace NovaCompute.Api;
+
+/// <summary>
+/// The state of this daemon's connection to its message broker, for the status document. The RPC
+/// layer implements it; until it is registered the document says the broker is not known.
+/// </summary>
+public interface IBrokerConnectionStatus
+{
+    /// <summary>True while a connection to the broker is open.</summary>
+    bool IsConnected { get; }
+
+    /// <summary>Where it is connected to (password masked), or why it is not.</summary>
+    string? Detail { get; }
+
+    /// <summary>When <see cref="IsConnected"/> last changed (this process's clock).</summary>
+    DateTimeOffset? Since { get; }
+}
+
+/// <summary>
+/// <c>GET /healthcheck</c> (oslo.middleware's healthcheck path: 200 <c>OK</c>, or 503 with the reason)
+/// and <c>GET /status</c>, this daemon's own document of what it is doing: the status line systemd
+/// shows, the heartbeat, the broker connection and the periodic tasks. Neither needs a token: they
+/// say nothing the service list does not, apart from timings.
+/// </summary>
+internal sealed class DaemonStatusApi(
+    ServiceIdentity identity,
+    IDbConnectionFactory database,
+    IServiceGroupSettingsSource settings,
+    TimeProvider time,
+    IHeartbeatHealth? heartbeat = null,
+    IServiceStatus? status = null,
+    IBrokerConnectionStatus? broker = null,
+    IPeriodicTaskStatus? periodic = null)
+{
+    /// <summary>A health probe must answer quickly even when the database hangs.</summary>
+    internal static readonly TimeSpan DatabaseProbeTimeout = TimeSpan.FromSeconds(5);
+
+    private readonly DateTimeOffset _started = time.GetUtcNow();
+
+    /// <summary>Null when the database answers, otherwise why not (password masked).</summary>
+    public async Task<string?> DatabaseProblemAsync(CancellationToken cancellationToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(DatabaseProbeTimeout);
+        try
+        {
+            await using var connection = await database.OpenAsync(timeout.Token).ConfigureAwait(false);
+            await connection.ExecuteScalarAsync<int>(new CommandDefinition("SELECT 1", cancellationToken: timeout.Token)).ConfigureAwait(false);
+            return null;
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return $"database {database.Url} did not answer within {DatabaseProbeTimeout.TotalSeconds:0} s";
+        }
+        catch (Exception ex) when (ex is DbException or TimeoutException or IOException or InvalidOperationException)
+        {
+            return $"database {database.Url} unavailable: {DatabaseUrl.MaskPassword(ex.Message.ReplaceLineEndings(" "))}";
+        }
+    }
+
+    public async Task<JsonObject> StatusAsync(CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        var databaseProblem = await DatabaseProblemAsync(cancellationToken).ConfigureAwait(false);
+        var current = settings.Current;
+        return new JsonObject
+        {
+            ["service"] = new JsonObject
+            {
+                ["host"] = identity.Host,
+                ["binary"] = identity.Binary,
+                ["topic"] = identity.Topic,
+                ["version"] = ServiceIdentity.Version,
+                ["status"] = status?.Current,
+                ["uptime_seconds"] = Math.Round((now - _started).TotalSeconds, 3),
+            },
+            ["database"] = new JsonObject
+            {
+                ["url"] = database.Url.ToString(),
+                ["ok"] = databaseProblem is null,
+                ["problem"] = databaseProblem,
+            },
+            ["heartbeat"] = heartbeat is null ? null : new JsonObject
+            {
+                ["enabled"] = current.HeartbeatsEnabled,
+                ["report_interval"] = current.ReportIntervalSeconds,
+                ["service_down_time"] = current.ServiceDownTime,
+                ["last_success"] = Timestamp(heartbeat.LastSuccess),
+                ["seconds_since_last_success"] = heartbeat.LastSuccess is { } last ? Math.Round((now - last).TotalSeconds, 3) : null,
+                ["consecutive_failures"] = heartbeat.ConsecutiveFailures,
+                ["overdue"] = heartbeat.IsOverdue,
+            },
+            ["broker"] = broker is null ? null : new JsonObject
+            {
+                ["connected"] = broker.IsConnected,
+                ["detail"] = broker.Detail,
+                ["since"] = Timestamp(broker.Since),
+            },
+            ["periodic_tasks"] = periodic is null ? null : new JsonArray(periodic.Snapshot().Select(t => (JsonNode)new JsonObject
+            {
+                ["name"] = t.Name,
+                ["spacing"] = t.Spacing,
+                ["enabled"] = t.Enabled,
+                ["running"] = t.Running,
+                ["runs"] = t.Runs,
+                ["failures"] = t.Failures,
+                ["last_start"] = Timestamp(t.LastStart),
+                ["last_duration_seconds"] = t.LastDuration is { } d ? Math.Round(d.TotalSeconds, 6) : null,
+                ["last_outcome"] = t.LastOutcome,
+            }).ToArray()),
+        };
+    }
+
+    private static string? Timestamp(DateTimeOffset? value) =>
+        value?.UtcDateTime.ToString("yyyy'-'MM'-'dd'T'HH':'mm':'ss'.'ffffff'Z'", CultureInfo.InvariantCulture);
+}
