@@ -22,6 +22,8 @@ TEST_RABBIT_PASS=nova_test
 TEST_PG_DB=nova_compute_test
 TEST_PG_USER=nova_test
 TEST_PG_PASS=nova_test
+# ./build.sh run's daemon gets a vhost of its own, so it never takes the tests' messages.
+DEV_RABBIT_VHOST=nova_compute_dev
 
 log() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'build.sh: %s\n' "$*" >&2; exit 1; }
@@ -50,6 +52,14 @@ start_journald() {
   die "systemd-journald did not create /run/systemd/journal/socket"
 }
 
+# rabbit_vhost NAME: the vhost exists and the test user may use it.
+rabbit_vhost() {
+  if ! as_root rabbitmqctl -q list_vhosts | grep -qx "$1"; then
+    as_root rabbitmqctl -q add_vhost "$1" >/dev/null
+  fi
+  as_root rabbitmqctl -q set_permissions -p "$1" "$TEST_RABBIT_USER" '.*' '.*' '.*' >/dev/null
+}
+
 start_rabbitmq() {
   if ! as_root rabbitmqctl -q status >/dev/null 2>&1; then
     log "starting rabbitmq-server"
@@ -62,14 +72,11 @@ start_rabbitmq() {
       sleep 1
     done
   fi
-  if ! as_root rabbitmqctl -q list_vhosts | grep -qx "$TEST_RABBIT_VHOST"; then
-    as_root rabbitmqctl -q add_vhost "$TEST_RABBIT_VHOST" >/dev/null
-  fi
   if ! as_root rabbitmqctl -q list_users | awk '{print $1}' | grep -qx "$TEST_RABBIT_USER"; then
     as_root rabbitmqctl -q add_user "$TEST_RABBIT_USER" "$TEST_RABBIT_PASS" >/dev/null
     as_root rabbitmqctl -q set_user_tags "$TEST_RABBIT_USER" administrator >/dev/null
   fi
-  as_root rabbitmqctl -q set_permissions -p "$TEST_RABBIT_VHOST" "$TEST_RABBIT_USER" '.*' '.*' '.*' >/dev/null
+  rabbit_vhost "$TEST_RABBIT_VHOST"
 }
 
 start_postgresql() {
@@ -144,6 +151,7 @@ cmd_test() {
 cmd_run() {
   apt_install rabbitmq-server
   start_rabbitmq
+  rabbit_vhost "$DEV_RABBIT_VHOST"
   publish
   mkdir -p var
   [ -f var/nova-compute.conf ] || cat > var/nova-compute.conf <<EOF
@@ -153,7 +161,7 @@ state_path = $here/var
 compute_driver = host.HostDriver
 debug = true
 report_interval = 10
-transport_url = rabbit://$TEST_RABBIT_USER:$TEST_RABBIT_PASS@127.0.0.1:5672/$TEST_RABBIT_VHOST
+transport_url = rabbit://$TEST_RABBIT_USER:$TEST_RABBIT_PASS@127.0.0.1:5672/$DEV_RABBIT_VHOST
 EOF
   log "running nova-compute (Ctrl-C stops it gracefully)"
   exec dist/nova-compute/nova-compute --config-file var/nova-compute.conf "$@"
