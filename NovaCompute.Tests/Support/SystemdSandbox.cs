@@ -66,7 +66,7 @@ internal sealed class SystemdSandbox : IAsyncDisposable
 
         var sandbox = new SystemdSandbox(name, cgroup, state);
         // The launcher moves itself into the sandbox's cgroup, then becomes PID 1 of new namespaces.
-        var launch = $"( echo $BASHPID > {cgroup}/cgroup.procs && exec setsid unshare --pid --fork --mount --mount-proc --cgroup --uts --ipc --propagation private {init} ) </dev/null >{state}/console.log 2>&1 &";
+        var launch = $"( echo $BASHPID > {cgroup}/cgroup.procs && exec setsid unshare --pid --fork --mount --mount-proc --cgroup --uts --ipc --propagation private {init} '{TestServices.RepositoryRoot}' ) </dev/null >{state}/console.log 2>&1 &";
         var launched = await Shell.RunAsync("/bin/bash", ["-c", launch], TimeSpan.FromSeconds(10));
         Assert.That(launched.ExitCode, Is.Zero, launched.Output);
 
@@ -180,9 +180,20 @@ internal sealed class SystemdSandbox : IAsyncDisposable
         # PID 1 of the sandbox's namespaces: private /run, /tmp, journal; overlays on /usr, /etc,
         # /var/lib; a private unit directory; then the real systemd.
         set -eu
+        REPO=$1
+        # The repository may live under a directory replaced by a tmpfs below (a CI clone in /tmp):
+        # keep the original reachable on /mnt (private to this namespace) and bind it back after.
+        KEEP=
+        for d in /tmp /var/tmp; do
+          case "$REPO/" in "$d"/*) KEEP=$d; mount --bind "$d" /mnt ;; esac
+        done
         mount -t tmpfs -o mode=755,nosuid,nodev tmpfs /run
         mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs /tmp
         mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs /var/tmp
+        if [ -n "$KEEP" ]; then
+          mkdir -p "$REPO"
+          mount --bind "/mnt${REPO#"$KEEP"}" "$REPO"
+        fi
         mkdir -p /run/overlay
         for d in usr etc var/lib var/log; do
           key=${d//\//_}
