@@ -16,6 +16,10 @@ namespace NovaCompute.Bench;
 /// the floor any RabbitMQ RPC pays); and our client against a real oslo.messaging server when
 /// Debian's python3-oslo.messaging is installed. Each server runs in a process of its own so that
 /// its CPU time can be read from the kernel.
+/// Every subject is first driven until neither its server process nor this one compiles methods any
+/// more: a fresh .NET process on a busy two-core machine spends many seconds in tiered JIT, and
+/// figures taken during that time measure how much code each side has to compile, not what a call
+/// costs in a running daemon.
 /// </summary>
 internal sealed class RpcBenchmarks : IBenchmark
 {
@@ -24,6 +28,11 @@ internal sealed class RpcBenchmarks : IBenchmark
     private const string HostVariable = "NOVA_BENCH_RPC_HOST";
     private static readonly int[] Concurrencies = [1, 8, 64];
     private static readonly TimeSpan Warmup = TimeSpan.FromSeconds(0.5);
+    private static readonly TimeSpan SettleSlice = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan SettleLimit = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan UncountedSettle = TimeSpan.FromSeconds(3);
+    private const int SettledJitDelta = 2;
+    private const string JitQuery = "jit";
 
     public string Name => "rpc";
 
@@ -108,6 +117,7 @@ internal sealed class RpcBenchmarks : IBenchmark
 
     private static async Task MeasureAllAsync(string subject, ChildServer server, Func<int, Task> call, List<BenchResult> results)
     {
+        await SettleAsync(subject, server, call);
         foreach (var concurrency in Concurrencies)
         {
             var duration = TimeSpan.FromSeconds(concurrency == 1 ? 2 : 3);
@@ -122,6 +132,36 @@ internal sealed class RpcBenchmarks : IBenchmark
             results.Add(new BenchResult(name, "p99 latency", Percentile(latencies, 0.99), "ms"));
             results.Add(new BenchResult(name, "server CPU", cpu.TotalMicroseconds / calls, "us/call"));
         }
+    }
+
+    /// <summary>
+    /// Drives the server at the highest concurrency until one slice passes in which neither process
+    /// compiled more than a couple of methods (tier-1 promotion, OSR, PGO rejits). A server that
+    /// cannot say (the Python one) gets a fixed warm-up instead.
+    /// </summary>
+    private static async Task SettleAsync(string subject, ChildServer server, Func<int, Task> call)
+    {
+        var concurrency = Concurrencies[^1];
+        var started = Stopwatch.StartNew();
+        var serverJit = await server.JitCountAsync();
+        if (serverJit is null)
+        {
+            await RunLoadAsync(call, concurrency, UncountedSettle);
+            return;
+        }
+        var ownJit = System.Runtime.JitInfo.GetCompiledMethodCount();
+        while (started.Elapsed < SettleLimit)
+        {
+            await RunLoadAsync(call, concurrency, SettleSlice);
+            var (serverNow, ownNow) = (await server.JitCountAsync(), System.Runtime.JitInfo.GetCompiledMethodCount());
+            if (serverNow - serverJit <= SettledJitDelta && ownNow - ownJit <= SettledJitDelta)
+            {
+                return;
+            }
+            (serverJit, ownJit) = (serverNow, ownNow);
+        }
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"   ({subject}: still compiling after {SettleLimit.TotalSeconds} s of warm-up; its figures include JIT time)"));
     }
 
     private static double Percentile(List<double> sorted, double p) =>
@@ -186,7 +226,7 @@ internal sealed class RpcBenchmarks : IBenchmark
             dispatcher, NullLogger<RpcServer>.Instance);
         await server.StartAsync(CancellationToken.None);
         Console.WriteLine("READY");
-        await WaitForStdinClosedAsync();
+        await AnswerUntilStdinClosedAsync();
         await server.StopAsync(CancellationToken.None);
     }
 
@@ -234,7 +274,7 @@ internal sealed class RpcBenchmarks : IBenchmark
         };
         await channel.BasicConsumeAsync(queue, autoAck: false, consumer);
         Console.WriteLine("READY");
-        await WaitForStdinClosedAsync();
+        await AnswerUntilStdinClosedAsync();
         await channel.CloseAsync();
         await publish.CloseAsync();
         await consumeConnection.CloseAsync();
@@ -242,9 +282,19 @@ internal sealed class RpcBenchmarks : IBenchmark
     }
 
     // Console.In reads synchronously even through its async API: keep that off the thread pool,
-    // where one blocked worker of two would distort every figure.
-    private static Task WaitForStdinClosedAsync() =>
-        Task.Factory.StartNew(() => Console.In.ReadToEnd(), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+    // where one blocked worker of two would distort every figure. Each "jit" line is answered with
+    // the number of methods this process has compiled so far.
+    private static Task AnswerUntilStdinClosedAsync() =>
+        Task.Factory.StartNew(() =>
+        {
+            while (Console.In.ReadLine() is { } line)
+            {
+                if (line == JitQuery)
+                {
+                    Console.WriteLine(System.Runtime.JitInfo.GetCompiledMethodCount().ToString(CultureInfo.InvariantCulture));
+                }
+            }
+        }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
 
     private static async Task<IConnection> RawConnectionAsync(string url)
     {
@@ -337,8 +387,28 @@ internal sealed class RpcBenchmarks : IBenchmark
     private sealed class ChildServer : IAsyncDisposable
     {
         private readonly Process _process;
+        private readonly bool _answersJitQueries;
 
-        private ChildServer(Process process) => _process = process;
+        private ChildServer(Process process, bool answersJitQueries)
+        {
+            _process = process;
+            _answersJitQueries = answersJitQueries;
+        }
+
+        /// <summary>Methods the server process has compiled so far; null for a server that does not say.</summary>
+        public async Task<long?> JitCountAsync()
+        {
+            if (!_answersJitQueries)
+            {
+                return null;
+            }
+            await _process.StandardInput.WriteLineAsync(JitQuery);
+            await _process.StandardInput.FlushAsync();
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            var line = await _process.StandardOutput.ReadLineAsync(timeout.Token)
+                ?? throw new InvalidOperationException("server process exited during the benchmark");
+            return long.Parse(line, CultureInfo.InvariantCulture);
+        }
 
         public TimeSpan CpuTime()
         {
@@ -359,7 +429,7 @@ internal sealed class RpcBenchmarks : IBenchmark
             start.Environment[TopicVariable] = topic;
             start.Environment[HostVariable] = host;
             start.Environment["NOVA_TEST_TRANSPORT_URL"] = url;
-            return WaitReadyAsync(Process.Start(start)!);
+            return WaitReadyAsync(Process.Start(start)!, answersJitQueries: true);
         }
 
         public static Task<ChildServer> StartPythonAsync(string script, string topic, string host, string url)
@@ -371,18 +441,21 @@ internal sealed class RpcBenchmarks : IBenchmark
             }
             var process = Process.Start(start)!;
             _ = process.StandardError.ReadToEndAsync();
-            return WaitReadyAsync(process);
+            return WaitReadyAsync(process, answersJitQueries: false);
         }
 
-        private static async Task<ChildServer> WaitReadyAsync(Process process)
+        private static async Task<ChildServer> WaitReadyAsync(Process process, bool answersJitQueries)
         {
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
             while (await process.StandardOutput.ReadLineAsync(timeout.Token) is { } line)
             {
                 if (line == "READY")
                 {
-                    _ = process.StandardOutput.ReadToEndAsync();
-                    return new ChildServer(process);
+                    if (!answersJitQueries)
+                    {
+                        _ = process.StandardOutput.ReadToEndAsync();
+                    }
+                    return new ChildServer(process, answersJitQueries);
                 }
             }
             throw new InvalidOperationException("server process exited before it was ready");
