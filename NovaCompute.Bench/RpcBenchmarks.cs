@@ -19,7 +19,9 @@ namespace NovaCompute.Bench;
 /// Every subject is first driven until neither its server process nor this one compiles methods any
 /// more: a fresh .NET process on a busy two-core machine spends many seconds in tiered JIT, and
 /// figures taken during that time measure how much code each side has to compile, not what a call
-/// costs in a running daemon.
+/// costs in a running daemon. All servers then run side by side and each concurrency is measured in
+/// short rounds that alternate between the subjects, so that a change in the machine's background
+/// load (other builds) falls on every subject alike instead of on whichever ran at the time.
 /// </summary>
 internal sealed class RpcBenchmarks : IBenchmark
 {
@@ -28,6 +30,7 @@ internal sealed class RpcBenchmarks : IBenchmark
     private const string HostVariable = "NOVA_BENCH_RPC_HOST";
     private static readonly int[] Concurrencies = [1, 8, 64];
     private static readonly TimeSpan Warmup = TimeSpan.FromSeconds(0.5);
+    private const int Rounds = 4;
     private static readonly TimeSpan SettleSlice = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan SettleLimit = TimeSpan.FromSeconds(30);
     private static readonly TimeSpan UncountedSettle = TimeSpan.FromSeconds(3);
@@ -55,34 +58,41 @@ internal sealed class RpcBenchmarks : IBenchmark
         await using var transport = new RabbitTransport(settings, NullLoggerFactory.Instance, TimeProvider.System);
         await using var waiter = new RpcReplyWaiter(transport, NullLogger<RpcReplyWaiter>.Instance);
 
-        // Ours.
+        var subjects = new List<Subject>();
+        try
         {
-            var (topic, host) = Names();
-            await using var server = await ChildServer.StartAsync("ours", topic, host, url);
-            var client = new RpcClient(waiter, new RpcTarget { Topic = topic, Server = host, Namespace = "baseapi", Version = "1.0" }, timeout: TimeSpan.FromSeconds(60));
-            await MeasureAllAsync("ours", server, i => client.CallAsync(context, "ping", PingArgs(i)), results);
+            {
+                var (topic, host) = Names();
+                var server = await ChildServer.StartAsync("ours", topic, host, url);
+                var client = new RpcClient(waiter, new RpcTarget { Topic = topic, Server = host, Namespace = "baseapi", Version = "1.0" }, timeout: TimeSpan.FromSeconds(60));
+                subjects.Add(new Subject("ours", server, i => client.CallAsync(context, "ping", PingArgs(i)), null));
+            }
+            {
+                var (topic, host) = Names();
+                var server = await ChildServer.StartAsync("floor", topic, host, url);
+                var floor = await FloorClient.StartAsync(url, $"{topic}.{host}", context);
+                subjects.Add(new Subject("floor", server, floor.CallAsync, floor));
+            }
+            var script = OsloPeerScript();
+            if (script is not null && OsloInstalled())
+            {
+                var (topic, host) = Names();
+                var server = await ChildServer.StartPythonAsync(script, topic, host, url);
+                var client = new RpcClient(waiter, new RpcTarget { Topic = topic, Server = host, Namespace = "baseapi", Version = "1.0" }, timeout: TimeSpan.FromSeconds(60));
+                subjects.Add(new Subject("oslo server", server, i => client.CallAsync(context, "ping", PingArgs(i)), null));
+            }
+            else
+            {
+                Console.WriteLine("   (python3-oslo.messaging not installed: oslo server skipped)");
+            }
+            await MeasureAllAsync(subjects, results);
         }
-
-        // The floor.
+        finally
         {
-            var (topic, host) = Names();
-            await using var server = await ChildServer.StartAsync("floor", topic, host, url);
-            await using var floor = await FloorClient.StartAsync(url, $"{topic}.{host}", context);
-            await MeasureAllAsync("floor", server, floor.CallAsync, results);
-        }
-
-        // oslo.messaging.
-        var script = OsloPeerScript();
-        if (script is not null && OsloInstalled())
-        {
-            var (topic, host) = Names();
-            await using var server = await ChildServer.StartPythonAsync(script, topic, host, url);
-            var client = new RpcClient(waiter, new RpcTarget { Topic = topic, Server = host, Namespace = "baseapi", Version = "1.0" }, timeout: TimeSpan.FromSeconds(60));
-            await MeasureAllAsync("oslo server", server, i => client.CallAsync(context, "ping", PingArgs(i)), results);
-        }
-        else
-        {
-            Console.WriteLine("   (python3-oslo.messaging not installed: oslo server skipped)");
+            foreach (var subject in subjects)
+            {
+                await subject.DisposeAsync();
+            }
         }
 
         foreach (var c in Concurrencies)
@@ -115,22 +125,69 @@ internal sealed class RpcBenchmarks : IBenchmark
 
     private static Dictionary<string, object?> PingArgs(int i) => new() { ["arg"] = new Dictionary<string, object?> { ["seq"] = i, ["tag"] = "anchor" } };
 
-    private static async Task MeasureAllAsync(string subject, ChildServer server, Func<int, Task> call, List<BenchResult> results)
+    private static async Task MeasureAllAsync(List<Subject> subjects, List<BenchResult> results)
     {
-        await SettleAsync(subject, server, call);
+        foreach (var subject in subjects)
+        {
+            await SettleAsync(subject.Name, subject.Server, subject.Call);
+        }
+        var bySubject = subjects.Select(_ => new List<BenchResult>()).ToArray();
         foreach (var concurrency in Concurrencies)
         {
-            var duration = TimeSpan.FromSeconds(concurrency == 1 ? 2 : 3);
-            await RunLoadAsync(call, concurrency, Warmup);
-            var cpuBefore = server.CpuTime();
-            var (calls, elapsed, latencies) = await RunLoadAsync(call, concurrency, duration);
-            var cpu = server.CpuTime() - cpuBefore;
-            latencies.Sort();
-            var name = $"{subject} c={concurrency}";
-            results.Add(new BenchResult(name, "calls/s", calls / elapsed.TotalSeconds, "1/s"));
-            results.Add(new BenchResult(name, "p50 latency", Percentile(latencies, 0.50), "ms"));
-            results.Add(new BenchResult(name, "p99 latency", Percentile(latencies, 0.99), "ms"));
-            results.Add(new BenchResult(name, "server CPU", cpu.TotalMicroseconds / calls, "us/call"));
+            var slice = TimeSpan.FromSeconds(concurrency == 1 ? 0.5 : 0.75);
+            var tallies = subjects.Select(_ => new Tally()).ToArray();
+            foreach (var subject in subjects)
+            {
+                await RunLoadAsync(subject.Call, concurrency, Warmup);
+            }
+            for (var round = 0; round < Rounds; round++)
+            {
+                for (var i = 0; i < subjects.Count; i++)
+                {
+                    var cpuBefore = subjects[i].Server.CpuTime();
+                    var (calls, elapsed, latencies) = await RunLoadAsync(subjects[i].Call, concurrency, slice);
+                    tallies[i].Add(calls, elapsed, subjects[i].Server.CpuTime() - cpuBefore, latencies);
+                }
+            }
+            for (var i = 0; i < subjects.Count; i++)
+            {
+                var tally = tallies[i];
+                tally.Latencies.Sort();
+                var name = $"{subjects[i].Name} c={concurrency}";
+                bySubject[i].Add(new BenchResult(name, "calls/s", tally.Calls / tally.Elapsed.TotalSeconds, "1/s"));
+                bySubject[i].Add(new BenchResult(name, "p50 latency", Percentile(tally.Latencies, 0.50), "ms"));
+                bySubject[i].Add(new BenchResult(name, "p99 latency", Percentile(tally.Latencies, 0.99), "ms"));
+                bySubject[i].Add(new BenchResult(name, "server CPU", tally.Cpu.TotalMicroseconds / tally.Calls, "us/call"));
+            }
+        }
+        results.AddRange(bySubject.SelectMany(r => r));
+    }
+
+    private sealed record Subject(string Name, ChildServer Server, Func<int, Task> Call, IAsyncDisposable? Client) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            if (Client is not null)
+            {
+                await Client.DisposeAsync();
+            }
+            await Server.DisposeAsync();
+        }
+    }
+
+    private sealed class Tally
+    {
+        public int Calls { get; private set; }
+        public TimeSpan Elapsed { get; private set; }
+        public TimeSpan Cpu { get; private set; }
+        public List<double> Latencies { get; } = [];
+
+        public void Add(int calls, TimeSpan elapsed, TimeSpan cpu, List<double> latencies)
+        {
+            Calls += calls;
+            Elapsed += elapsed;
+            Cpu += cpu;
+            Latencies.AddRange(latencies);
         }
     }
 
