@@ -16,6 +16,12 @@ namespace NovaCompute.Bench;
 /// the floor any RabbitMQ RPC pays); and our client against a real oslo.messaging server when
 /// Debian's python3-oslo.messaging is installed. Each server runs in a process of its own so that
 /// its CPU time can be read from the kernel.
+/// Every subject is first driven until neither its server process nor this one compiles methods any
+/// more: a fresh .NET process on a busy two-core machine spends many seconds in tiered JIT, and
+/// figures taken during that time measure how much code each side has to compile, not what a call
+/// costs in a running daemon. All servers then run side by side and each concurrency is measured in
+/// short rounds that alternate between the subjects, so that a change in the machine's background
+/// load (other builds) falls on every subject alike instead of on whichever ran at the time.
 /// </summary>
 internal sealed class RpcBenchmarks : IBenchmark
 {
@@ -24,6 +30,12 @@ internal sealed class RpcBenchmarks : IBenchmark
     private const string HostVariable = "NOVA_BENCH_RPC_HOST";
     private static readonly int[] Concurrencies = [1, 8, 64];
     private static readonly TimeSpan Warmup = TimeSpan.FromSeconds(0.5);
+    private const int Rounds = 4;
+    private static readonly TimeSpan SettleSlice = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan SettleLimit = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan UncountedSettle = TimeSpan.FromSeconds(3);
+    private const int SettledJitDelta = 2;
+    private const string JitQuery = "jit";
 
     public string Name => "rpc";
 
@@ -46,34 +58,41 @@ internal sealed class RpcBenchmarks : IBenchmark
         await using var transport = new RabbitTransport(settings, NullLoggerFactory.Instance, TimeProvider.System);
         await using var waiter = new RpcReplyWaiter(transport, NullLogger<RpcReplyWaiter>.Instance);
 
-        // Ours.
+        var subjects = new List<Subject>();
+        try
         {
-            var (topic, host) = Names();
-            await using var server = await ChildServer.StartAsync("ours", topic, host, url);
-            var client = new RpcClient(waiter, new RpcTarget { Topic = topic, Server = host, Namespace = "baseapi", Version = "1.0" }, timeout: TimeSpan.FromSeconds(60));
-            await MeasureAllAsync("ours", server, i => client.CallAsync(context, "ping", PingArgs(i)), results);
+            {
+                var (topic, host) = Names();
+                var server = await ChildServer.StartAsync("ours", topic, host, url);
+                var client = new RpcClient(waiter, new RpcTarget { Topic = topic, Server = host, Namespace = "baseapi", Version = "1.0" }, timeout: TimeSpan.FromSeconds(60));
+                subjects.Add(new Subject("ours", server, i => client.CallAsync(context, "ping", PingArgs(i)), null));
+            }
+            {
+                var (topic, host) = Names();
+                var server = await ChildServer.StartAsync("floor", topic, host, url);
+                var floor = await FloorClient.StartAsync(url, $"{topic}.{host}", context);
+                subjects.Add(new Subject("floor", server, floor.CallAsync, floor));
+            }
+            var script = OsloPeerScript();
+            if (script is not null && OsloInstalled())
+            {
+                var (topic, host) = Names();
+                var server = await ChildServer.StartPythonAsync(script, topic, host, url);
+                var client = new RpcClient(waiter, new RpcTarget { Topic = topic, Server = host, Namespace = "baseapi", Version = "1.0" }, timeout: TimeSpan.FromSeconds(60));
+                subjects.Add(new Subject("oslo server", server, i => client.CallAsync(context, "ping", PingArgs(i)), null));
+            }
+            else
+            {
+                Console.WriteLine("   (python3-oslo.messaging not installed: oslo server skipped)");
+            }
+            await MeasureAllAsync(subjects, results);
         }
-
-        // The floor.
+        finally
         {
-            var (topic, host) = Names();
-            await using var server = await ChildServer.StartAsync("floor", topic, host, url);
-            await using var floor = await FloorClient.StartAsync(url, $"{topic}.{host}", context);
-            await MeasureAllAsync("floor", server, floor.CallAsync, results);
-        }
-
-        // oslo.messaging.
-        var script = OsloPeerScript();
-        if (script is not null && OsloInstalled())
-        {
-            var (topic, host) = Names();
-            await using var server = await ChildServer.StartPythonAsync(script, topic, host, url);
-            var client = new RpcClient(waiter, new RpcTarget { Topic = topic, Server = host, Namespace = "baseapi", Version = "1.0" }, timeout: TimeSpan.FromSeconds(60));
-            await MeasureAllAsync("oslo server", server, i => client.CallAsync(context, "ping", PingArgs(i)), results);
-        }
-        else
-        {
-            Console.WriteLine("   (python3-oslo.messaging not installed: oslo server skipped)");
+            foreach (var subject in subjects)
+            {
+                await subject.DisposeAsync();
+            }
         }
 
         foreach (var c in Concurrencies)
@@ -106,22 +125,100 @@ internal sealed class RpcBenchmarks : IBenchmark
 
     private static Dictionary<string, object?> PingArgs(int i) => new() { ["arg"] = new Dictionary<string, object?> { ["seq"] = i, ["tag"] = "anchor" } };
 
-    private static async Task MeasureAllAsync(string subject, ChildServer server, Func<int, Task> call, List<BenchResult> results)
+    private static async Task MeasureAllAsync(List<Subject> subjects, List<BenchResult> results)
     {
+        foreach (var subject in subjects)
+        {
+            await SettleAsync(subject.Name, subject.Server, subject.Call);
+        }
+        var bySubject = subjects.Select(_ => new List<BenchResult>()).ToArray();
         foreach (var concurrency in Concurrencies)
         {
-            var duration = TimeSpan.FromSeconds(concurrency == 1 ? 2 : 3);
-            await RunLoadAsync(call, concurrency, Warmup);
-            var cpuBefore = server.CpuTime();
-            var (calls, elapsed, latencies) = await RunLoadAsync(call, concurrency, duration);
-            var cpu = server.CpuTime() - cpuBefore;
-            latencies.Sort();
-            var name = $"{subject} c={concurrency}";
-            results.Add(new BenchResult(name, "calls/s", calls / elapsed.TotalSeconds, "1/s"));
-            results.Add(new BenchResult(name, "p50 latency", Percentile(latencies, 0.50), "ms"));
-            results.Add(new BenchResult(name, "p99 latency", Percentile(latencies, 0.99), "ms"));
-            results.Add(new BenchResult(name, "server CPU", cpu.TotalMicroseconds / calls, "us/call"));
+            var slice = TimeSpan.FromSeconds(concurrency == 1 ? 0.5 : 0.75);
+            var tallies = subjects.Select(_ => new Tally()).ToArray();
+            foreach (var subject in subjects)
+            {
+                await RunLoadAsync(subject.Call, concurrency, Warmup);
+            }
+            for (var round = 0; round < Rounds; round++)
+            {
+                for (var i = 0; i < subjects.Count; i++)
+                {
+                    var cpuBefore = subjects[i].Server.CpuTime();
+                    var (calls, elapsed, latencies) = await RunLoadAsync(subjects[i].Call, concurrency, slice);
+                    tallies[i].Add(calls, elapsed, subjects[i].Server.CpuTime() - cpuBefore, latencies);
+                }
+            }
+            for (var i = 0; i < subjects.Count; i++)
+            {
+                var tally = tallies[i];
+                tally.Latencies.Sort();
+                var name = $"{subjects[i].Name} c={concurrency}";
+                bySubject[i].Add(new BenchResult(name, "calls/s", tally.Calls / tally.Elapsed.TotalSeconds, "1/s"));
+                bySubject[i].Add(new BenchResult(name, "p50 latency", Percentile(tally.Latencies, 0.50), "ms"));
+                bySubject[i].Add(new BenchResult(name, "p99 latency", Percentile(tally.Latencies, 0.99), "ms"));
+                bySubject[i].Add(new BenchResult(name, "server CPU", tally.Cpu.TotalMicroseconds / tally.Calls, "us/call"));
+            }
         }
+        results.AddRange(bySubject.SelectMany(r => r));
+    }
+
+    private sealed record Subject(string Name, ChildServer Server, Func<int, Task> Call, IAsyncDisposable? Client) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            if (Client is not null)
+            {
+                await Client.DisposeAsync();
+            }
+            await Server.DisposeAsync();
+        }
+    }
+
+    private sealed class Tally
+    {
+        public int Calls { get; private set; }
+        public TimeSpan Elapsed { get; private set; }
+        public TimeSpan Cpu { get; private set; }
+        public List<double> Latencies { get; } = [];
+
+        public void Add(int calls, TimeSpan elapsed, TimeSpan cpu, List<double> latencies)
+        {
+            Calls += calls;
+            Elapsed += elapsed;
+            Cpu += cpu;
+            Latencies.AddRange(latencies);
+        }
+    }
+
+    /// <summary>
+    /// Drives the server at the highest concurrency until one slice passes in which neither process
+    /// compiled more than a couple of methods (tier-1 promotion, OSR, PGO rejits). A server that
+    /// cannot say (the Python one) gets a fixed warm-up instead.
+    /// </summary>
+    private static async Task SettleAsync(string subject, ChildServer server, Func<int, Task> call)
+    {
+        var concurrency = Concurrencies[^1];
+        var started = Stopwatch.StartNew();
+        var serverJit = await server.JitCountAsync();
+        if (serverJit is null)
+        {
+            await RunLoadAsync(call, concurrency, UncountedSettle);
+            return;
+        }
+        var ownJit = System.Runtime.JitInfo.GetCompiledMethodCount();
+        while (started.Elapsed < SettleLimit)
+        {
+            await RunLoadAsync(call, concurrency, SettleSlice);
+            var (serverNow, ownNow) = (await server.JitCountAsync(), System.Runtime.JitInfo.GetCompiledMethodCount());
+            if (serverNow - serverJit <= SettledJitDelta && ownNow - ownJit <= SettledJitDelta)
+            {
+                return;
+            }
+            (serverJit, ownJit) = (serverNow, ownNow);
+        }
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"   ({subject}: still compiling after {SettleLimit.TotalSeconds} s of warm-up; its figures include JIT time)"));
     }
 
     private static double Percentile(List<double> sorted, double p) =>
@@ -186,7 +283,7 @@ internal sealed class RpcBenchmarks : IBenchmark
             dispatcher, NullLogger<RpcServer>.Instance);
         await server.StartAsync(CancellationToken.None);
         Console.WriteLine("READY");
-        await WaitForStdinClosedAsync();
+        await AnswerUntilStdinClosedAsync();
         await server.StopAsync(CancellationToken.None);
     }
 
@@ -234,7 +331,7 @@ internal sealed class RpcBenchmarks : IBenchmark
         };
         await channel.BasicConsumeAsync(queue, autoAck: false, consumer);
         Console.WriteLine("READY");
-        await WaitForStdinClosedAsync();
+        await AnswerUntilStdinClosedAsync();
         await channel.CloseAsync();
         await publish.CloseAsync();
         await consumeConnection.CloseAsync();
@@ -242,9 +339,19 @@ internal sealed class RpcBenchmarks : IBenchmark
     }
 
     // Console.In reads synchronously even through its async API: keep that off the thread pool,
-    // where one blocked worker of two would distort every figure.
-    private static Task WaitForStdinClosedAsync() =>
-        Task.Factory.StartNew(() => Console.In.ReadToEnd(), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+    // where one blocked worker of two would distort every figure. Each "jit" line is answered with
+    // the number of methods this process has compiled so far.
+    private static Task AnswerUntilStdinClosedAsync() =>
+        Task.Factory.StartNew(() =>
+        {
+            while (Console.In.ReadLine() is { } line)
+            {
+                if (line == JitQuery)
+                {
+                    Console.WriteLine(System.Runtime.JitInfo.GetCompiledMethodCount().ToString(CultureInfo.InvariantCulture));
+                }
+            }
+        }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
 
     private static async Task<IConnection> RawConnectionAsync(string url)
     {
@@ -337,8 +444,28 @@ internal sealed class RpcBenchmarks : IBenchmark
     private sealed class ChildServer : IAsyncDisposable
     {
         private readonly Process _process;
+        private readonly bool _answersJitQueries;
 
-        private ChildServer(Process process) => _process = process;
+        private ChildServer(Process process, bool answersJitQueries)
+        {
+            _process = process;
+            _answersJitQueries = answersJitQueries;
+        }
+
+        /// <summary>Methods the server process has compiled so far; null for a server that does not say.</summary>
+        public async Task<long?> JitCountAsync()
+        {
+            if (!_answersJitQueries)
+            {
+                return null;
+            }
+            await _process.StandardInput.WriteLineAsync(JitQuery);
+            await _process.StandardInput.FlushAsync();
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            var line = await _process.StandardOutput.ReadLineAsync(timeout.Token)
+                ?? throw new InvalidOperationException("server process exited during the benchmark");
+            return long.Parse(line, CultureInfo.InvariantCulture);
+        }
 
         public TimeSpan CpuTime()
         {
@@ -359,7 +486,7 @@ internal sealed class RpcBenchmarks : IBenchmark
             start.Environment[TopicVariable] = topic;
             start.Environment[HostVariable] = host;
             start.Environment["NOVA_TEST_TRANSPORT_URL"] = url;
-            return WaitReadyAsync(Process.Start(start)!);
+            return WaitReadyAsync(Process.Start(start)!, answersJitQueries: true);
         }
 
         public static Task<ChildServer> StartPythonAsync(string script, string topic, string host, string url)
@@ -371,18 +498,21 @@ internal sealed class RpcBenchmarks : IBenchmark
             }
             var process = Process.Start(start)!;
             _ = process.StandardError.ReadToEndAsync();
-            return WaitReadyAsync(process);
+            return WaitReadyAsync(process, answersJitQueries: false);
         }
 
-        private static async Task<ChildServer> WaitReadyAsync(Process process)
+        private static async Task<ChildServer> WaitReadyAsync(Process process, bool answersJitQueries)
         {
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
             while (await process.StandardOutput.ReadLineAsync(timeout.Token) is { } line)
             {
                 if (line == "READY")
                 {
-                    _ = process.StandardOutput.ReadToEndAsync();
-                    return new ChildServer(process);
+                    if (!answersJitQueries)
+                    {
+                        _ = process.StandardOutput.ReadToEndAsync();
+                    }
+                    return new ChildServer(process, answersJitQueries);
                 }
             }
             throw new InvalidOperationException("server process exited before it was ready");

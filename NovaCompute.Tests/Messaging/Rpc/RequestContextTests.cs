@@ -34,6 +34,22 @@ public class RequestContextTests
     }
 
     [Test]
+    public void FromMessage_EscapedAndLongKeys_ReadAsTheirDecodedNames()
+    {
+        var longKey = "_context_" + new string('k', 80);
+        using var doc = JsonDocument.Parse($$"""
+            {"\u005fcontext_user_id": "u2", "_context_\u0070roject_id": "p2", "{{longKey}}": 1, "_cont": 2,
+             "_context_timestamp": "2024-05-14 09:12:31"}
+            """);
+        var context = RequestContext.FromMessage(doc.RootElement);
+
+        Assert.That((context.UserId, context.ProjectId), Is.EqualTo(("u2", "p2")));
+        Assert.That(context.Extra.Keys, Is.EqualTo(new[] { longKey["_context_".Length..] }));
+        Assert.That(context.Timestamp, Is.EqualTo(new DateTime(2024, 5, 14, 9, 12, 31, DateTimeKind.Utc)), "other formats still parsed");
+        Assert.That(context.Timestamp.Kind, Is.EqualTo(DateTimeKind.Utc));
+    }
+
+    [Test]
     public void WriteTo_RoundTrip_SameKeysAndValuesAsNovasToDict()
     {
         using var doc = JsonDocument.Parse(Reference);

@@ -1,5 +1,7 @@
 using System.Collections;
 using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text;
 using System.Text.Json;
 
 namespace NovaCompute.Messaging.Rpc;
@@ -12,6 +14,8 @@ namespace NovaCompute.Messaging.Rpc;
 public sealed class RequestContext
 {
     internal const string Prefix = "_context_";
+    private const int MaxUnallocatedKeyLength = 64;
+    private static ReadOnlySpan<byte> PrefixUtf8 => "_context_"u8;
     private const string TimestampFormat = "yyyy-MM-dd'T'HH:mm:ss.ffffff";
 
     public string RequestId { get; init; } = NewRequestId();
@@ -78,14 +82,31 @@ public sealed class RequestContext
         JsonElement? catalog = null;
         Dictionary<string, JsonElement>? extra = null;
 
+        // A request carries some 25 context keys: match them on the raw UTF-8 name rather than
+        // allocating a string for every property name of every message.
+        Span<char> scratch = stackalloc char[MaxUnallocatedKeyLength];
         foreach (var property in message.EnumerateObject())
         {
-            if (!property.Name.StartsWith(Prefix, StringComparison.Ordinal))
+            var raw = JsonMarshal.GetRawUtf8PropertyName(property);
+            scoped ReadOnlySpan<char> name;
+            if (raw.Contains((byte)'\\'))
+            {
+                name = property.Name; // escaped: let the reader decode it
+            }
+            else if (!raw.StartsWith(PrefixUtf8))
+            {
+                continue;
+            }
+            else
+            {
+                name = Encoding.UTF8.TryGetChars(raw, scratch, out var written) ? scratch[..written] : property.Name;
+            }
+            if (!name.StartsWith(Prefix, StringComparison.Ordinal))
             {
                 continue;
             }
             var value = property.Value;
-            switch (property.Name.AsSpan(Prefix.Length))
+            switch (name[Prefix.Length..])
             {
                 case "request_id": requestId = Str(value); break;
                 case "global_request_id": globalRequestId = Str(value); break;
@@ -115,9 +136,7 @@ public sealed class RequestContext
                         : [];
                     break;
                 case "timestamp":
-                    if (value.ValueKind == JsonValueKind.String &&
-                        DateTime.TryParse(value.GetString(), CultureInfo.InvariantCulture,
-                            DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal, out var parsed))
+                    if (value.ValueKind == JsonValueKind.String && ParseTimestamp(value.GetString()) is { } parsed)
                     {
                         timestamp = parsed;
                     }
@@ -125,7 +144,7 @@ public sealed class RequestContext
                 case "service_catalog": catalog = value.Clone(); break;
                 case "user_identity": break; // derived
                 default:
-                    (extra ??= new(StringComparer.Ordinal))[property.Name[Prefix.Length..]] = value.Clone();
+                    (extra ??= new(StringComparer.Ordinal))[name[Prefix.Length..].ToString()] = value.Clone();
                     break;
             }
         }
@@ -156,6 +175,15 @@ public sealed class RequestContext
             ServiceCatalog = catalog,
             Extra = extra ?? EmptyExtra,
         };
+
+        static DateTime? ParseTimestamp(string? text)
+        {
+            const DateTimeStyles Utc = DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal;
+            // oslo.context's own format first: the general parser is several times slower.
+            return DateTime.TryParseExact(text, TimestampFormat, CultureInfo.InvariantCulture, Utc, out var exact) ? exact
+                : DateTime.TryParse(text, CultureInfo.InvariantCulture, Utc, out var parsed) ? parsed
+                : null;
+        }
 
         static string? Str(JsonElement e) => e.ValueKind switch
         {
@@ -231,21 +259,25 @@ public sealed class RequestContext
     /// Scope state with the property names the log formatter and the journald sink look for
     /// (RequestId, GlobalRequestId, UserId, ProjectId, UserName, ProjectName); absent values are left out.
     /// </summary>
-    private sealed class RequestContextLogScope : IReadOnlyList<KeyValuePair<string, object?>>
+    /// <remarks>
+    /// Every request opens one, and most are never read (no provider keeps scopes, or nothing is
+    /// logged at the enabled level), so the list is built on first use.
+    /// </remarks>
+    private sealed class RequestContextLogScope(RequestContext context) : IReadOnlyList<KeyValuePair<string, object?>>
     {
-        private readonly KeyValuePair<string, object?>[] _items;
-        private readonly string _requestId;
+        private KeyValuePair<string, object?>[]? _items;
 
-        public RequestContextLogScope(RequestContext context)
+        private KeyValuePair<string, object?>[] Items => _items ??= Build(context);
+
+        private static KeyValuePair<string, object?>[] Build(RequestContext context)
         {
-            _requestId = context.RequestId;
             var items = new List<KeyValuePair<string, object?>>(6) { new("RequestId", context.RequestId) };
             Add(items, "GlobalRequestId", context.GlobalRequestId);
             Add(items, "UserId", context.UserId);
             Add(items, "ProjectId", context.ProjectId);
             Add(items, "UserName", context.UserName);
             Add(items, "ProjectName", context.ProjectName);
-            _items = [.. items];
+            return [.. items];
 
             static void Add(List<KeyValuePair<string, object?>> list, string key, string? value)
             {
@@ -256,14 +288,14 @@ public sealed class RequestContext
             }
         }
 
-        public int Count => _items.Length;
+        public int Count => Items.Length;
 
-        public KeyValuePair<string, object?> this[int index] => _items[index];
+        public KeyValuePair<string, object?> this[int index] => Items[index];
 
-        public IEnumerator<KeyValuePair<string, object?>> GetEnumerator() => ((IEnumerable<KeyValuePair<string, object?>>)_items).GetEnumerator();
+        public IEnumerator<KeyValuePair<string, object?>> GetEnumerator() => ((IEnumerable<KeyValuePair<string, object?>>)Items).GetEnumerator();
 
         IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
 
-        public override string ToString() => _requestId;
+        public override string ToString() => context.RequestId;
     }
 }

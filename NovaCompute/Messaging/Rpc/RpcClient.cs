@@ -119,9 +119,12 @@ public sealed class RpcClient
 
         using var overall = new CancellationTokenSource(timeout, _time);
         using var monitor = monitorTimeout is { } m ? new CancellationTokenSource(m, _time) : null;
+        // Most calls have neither a caller token nor a call monitor: then the timeout alone ends the
+        // wait, without a linked source (and its registrations) per call.
         using var linked = monitor is null
-            ? CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, overall.Token)
+            ? cancellationToken.CanBeCanceled ? CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, overall.Token) : null
             : CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, overall.Token, monitor.Token);
+        var callToken = linked?.Token ?? overall.Token;
         Action? onHeartbeat = monitor is null ? null : () =>
         {
             try
@@ -142,12 +145,12 @@ public sealed class RpcClient
             var (exchange, routingKey, declare) = Address();
             var outcome = await _waiter.Transport.Publisher.PublishAsync(
                 new OutgoingMessage(exchange, routingKey, body, Mandatory: true, Expiration: RpcMessages.Expiration(timeout), Declare: declare),
-                linked.Token).ConfigureAwait(false);
+                callToken).ConfigureAwait(false);
             if (outcome == PublishOutcome.Returned)
             {
                 throw new MessageUndeliverableException(exchange, routingKey);
             }
-            var received = await pending.Reply.Task.WaitAsync(linked.Token).ConfigureAwait(false);
+            var received = await pending.Reply.Task.WaitAsync(callToken).ConfigureAwait(false);
             if (received.View.Failure is { } failure)
             {
                 received.Message.Dispose();

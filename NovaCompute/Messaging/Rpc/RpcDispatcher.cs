@@ -222,7 +222,7 @@ public sealed class RpcDispatcher
             {
                 foreach (var property in args.EnumerateObject())
                 {
-                    if (!_parameters.Any(p => p.Kind == ParameterKind.Argument && p.WireName == property.Name))
+                    if (!IsParameter(property))
                     {
                         throw new RpcArgumentException($"{Name}() got an unexpected keyword argument '{property.Name}'");
                     }
@@ -260,6 +260,18 @@ public sealed class RpcDispatcher
                 throw new RpcArgumentException(MissingMessage(Name, missing));
             }
             return values;
+        }
+
+        private bool IsParameter(JsonProperty property)
+        {
+            foreach (var p in _parameters)
+            {
+                if (p.Kind == ParameterKind.Argument && property.NameEquals(p.WireName))
+                {
+                    return true;
+                }
+            }
+            return false;
         }
 
         private object? Convert(IRpcEntitySerializer serializer, RequestContext context, ParameterBinding p, JsonElement value)
