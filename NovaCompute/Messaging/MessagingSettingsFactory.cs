@@ -68,6 +68,7 @@ public static class MessagingSettingsFactory
         Server = config.Get(ServiceOptions.Host) ?? "",
         ExecutorThreadPoolSize = config.Get(MessagingOptions.ExecutorThreadPoolSize),
         GracefulShutdownTimeout = TimeSpan.FromSeconds(Math.Max(0, config.Get(ServiceOptions.GracefulShutdownTimeout))),
+        RpcResponseTimeout = TimeSpan.FromSeconds(config.Get(MessagingOptions.RpcResponseTimeout)),
     };
 
     public static RpcClientSettings RpcClient(NovaConfig config) => new()

@@ -388,4 +388,37 @@ public partial class RpcServerTests
             await _connection.CloseAsync();
         }
     }
+
+    [Test]
+    public async Task WatchdogCheck_WorkersWedgedWithRequestsWaiting_ReportsOnlyAfterTheLimit()
+    {
+        var time = new FakeTimeProvider();
+        await using var rig = await RpcTestRig.StartAsync(s => s with { ExecutorThreadPoolSize = 1, RpcResponseTimeout = TimeSpan.FromSeconds(60) }, time: time);
+        NovaCompute.Systemd.IWatchdogCheck check = rig.Server;
+        var client = rig.Client(timeout: TimeSpan.FromHours(1)); // the fake clock also drives the call timeout
+        Assert.That(check.Problem(time.GetUtcNow()), Is.Null, "idle is healthy");
+
+        var calls = Enumerable.Range(0, 2).Select(_ => client.CallAsync<string>(Context, "block", new Dictionary<string, object?> { ["key"] = "wedge" })).ToList();
+        while (Volatile.Read(ref rig.Endpoint.Started) < 1)
+        {
+            await Task.Delay(10);
+        }
+        time.Advance(TimeSpan.FromSeconds(119));
+        Assert.That(check.Problem(time.GetUtcNow()), Is.Null, "busy workers within the limit are not wedged");
+
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        string? problem;
+        do
+        {
+            time.Advance(TimeSpan.FromSeconds(2));
+            problem = check.Problem(time.GetUtcNow());
+            await Task.Delay(20);
+        }
+        while (problem is null && DateTime.UtcNow < deadline);
+        Assert.That(problem, Does.StartWith("1 request(s) waiting for a worker and all 1 busy without progress"));
+
+        rig.Endpoint.Open("wedge");
+        Assert.That(await Task.WhenAll(calls), Has.All.EqualTo("wedge"));
+        Assert.That(check.Problem(time.GetUtcNow()), Is.Null);
+    }
 }

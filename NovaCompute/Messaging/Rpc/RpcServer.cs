@@ -15,7 +15,7 @@ namespace NovaCompute.Messaging.Rpc;
 /// holds the rest in the queue, where oslo would pull the whole queue into memory. Stop drains
 /// running requests (and sends their replies) within the graceful-shutdown timeout.
 /// </summary>
-public sealed class RpcServer : IHostedService, IAsyncDisposable
+public sealed class RpcServer : IHostedService, IAsyncDisposable, Systemd.IWatchdogCheck
 {
     private readonly RabbitTransport _transport;
     private readonly RpcServerSettings _settings;
@@ -31,6 +31,8 @@ public sealed class RpcServer : IHostedService, IAsyncDisposable
     private readonly List<QueueConsumer> _consumers = [];
     private IChannel? _channel;
     private int _inFlight;
+    private int _waitingForWorker;
+    private long _lastProgress;
     private volatile bool _stopping;
     private int _state; // 0 new, 1 started, 2 stopped
 
@@ -48,6 +50,7 @@ public sealed class RpcServer : IHostedService, IAsyncDisposable
         _time = time ?? transport.Time;
         _workers = new SemaphoreSlim(settings.ExecutorThreadPoolSize, settings.ExecutorThreadPoolSize);
         _duplicates = new DuplicateFilter(settings.DuplicateWindow);
+        _lastProgress = _time.GetTimestamp();
         FanoutQueue = $"{settings.Topic}_fanout_{RpcEnvelope.NewId()}";
     }
 
@@ -64,6 +67,28 @@ public sealed class RpcServer : IHostedService, IAsyncDisposable
 
     /// <summary>Requests being handled right now.</summary>
     public int InFlight => Volatile.Read(ref _inFlight);
+
+    string Systemd.IWatchdogCheck.Name => "rpc listener";
+
+    /// <summary>
+    /// For the systemd watchdog: the listener is wedged when deliveries wait for a worker and no
+    /// worker has started or finished anything for twice <c>rpc_response_timeout</c> (at least 2 min):
+    /// every caller times out by then. Busy workers or an unreachable broker (the connection keeper
+    /// reconnects) are not wedged.
+    /// </summary>
+    string? Systemd.IWatchdogCheck.Problem(DateTimeOffset now)
+    {
+        var waiting = Volatile.Read(ref _waitingForWorker);
+        if (waiting == 0)
+        {
+            return null;
+        }
+        var stalled = _time.GetElapsedTime(Interlocked.Read(ref _lastProgress));
+        var limit = TimeSpan.FromSeconds(Math.Max(120, 2 * _settings.RpcResponseTimeout.TotalSeconds));
+        return stalled > limit
+            ? $"{waiting} request(s) waiting for a worker and all {_settings.ExecutorThreadPoolSize} busy without progress for {stalled.TotalSeconds:0} s"
+            : null;
+    }
 
     /// <summary>Declares oslo's topology and starts consuming; returns once the broker confirmed every subscription.</summary>
     public async Task StartAsync(CancellationToken cancellationToken)
@@ -201,6 +226,7 @@ public sealed class RpcServer : IHostedService, IAsyncDisposable
         }
         // The delivery's memory belongs to the client only until this callback returns.
         var copy = body.ToArray();
+        Interlocked.Increment(ref _waitingForWorker);
         try
         {
             await _workers.WaitAsync(_stopConsuming.Token).ConfigureAwait(false);
@@ -209,6 +235,11 @@ public sealed class RpcServer : IHostedService, IAsyncDisposable
         {
             return;
         }
+        finally
+        {
+            Interlocked.Decrement(ref _waitingForWorker);
+        }
+        Interlocked.Exchange(ref _lastProgress, _time.GetTimestamp());
         Interlocked.Increment(ref _inFlight);
         if (_stopping)
         {
@@ -231,6 +262,7 @@ public sealed class RpcServer : IHostedService, IAsyncDisposable
 
     private void Finish()
     {
+        Interlocked.Exchange(ref _lastProgress, _time.GetTimestamp());
         _workers.Release();
         if (Interlocked.Decrement(ref _inFlight) == 0 && _stopping)
         {

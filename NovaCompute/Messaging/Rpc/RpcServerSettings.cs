@@ -18,6 +18,9 @@ public sealed record RpcServerSettings
     /// <summary><c>graceful_shutdown_timeout</c>: how long a stop waits for running requests (0 = as long as they take).</summary>
     public TimeSpan GracefulShutdownTimeout { get; init; } = TimeSpan.FromSeconds(60);
 
+    /// <summary><c>rpc_response_timeout</c>: callers give up after this; the watchdog judges a stalled listener by it.</summary>
+    public TimeSpan RpcResponseTimeout { get; init; } = TimeSpan.FromSeconds(60);
+
     /// <summary>Bodies above this size are refused without being decoded (nova's largest messages are far smaller).</summary>
     public int MaxMessageBytes { get; init; } = 32 * 1024 * 1024;
 
