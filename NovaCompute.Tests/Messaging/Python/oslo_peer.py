@@ -11,6 +11,7 @@ JSON document on stdout (the serve mode prints READY, then serves until stdin cl
 """
 import argparse
 import json
+import os
 import sys
 import threading
 import time
@@ -182,4 +183,8 @@ def main():
 
 if __name__ == "__main__":
     threading.current_thread().name = "oslo-peer"
-    sys.exit(main())
+    status = main()
+    sys.stdout.flush()
+    # oslo.messaging leaves non-daemon threads behind (connection heartbeat, reply polling) that
+    # keep the interpreter alive about 10 s after transport.cleanup(); the answer is out, so go.
+    os._exit(status)
