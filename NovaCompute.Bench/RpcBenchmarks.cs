@@ -22,12 +22,15 @@ namespace NovaCompute.Bench;
 /// costs in a running daemon. All servers then run side by side and each concurrency is measured in
 /// short rounds that alternate between the subjects, so that a change in the machine's background
 /// load (other builds) falls on every subject alike instead of on whichever ran at the time.
+/// To compare a change with the code before it in the same run, build the older tree's bench and
+/// name its assembly in <c>NOVA_BENCH_RPC_BASELINE</c>: its server joins the rounds as "baseline".
 /// </summary>
 internal sealed class RpcBenchmarks : IBenchmark
 {
     private const string RoleVariable = "NOVA_BENCH_RPC_ROLE";
     private const string TopicVariable = "NOVA_BENCH_RPC_TOPIC";
     private const string HostVariable = "NOVA_BENCH_RPC_HOST";
+    private const string BaselineVariable = "NOVA_BENCH_RPC_BASELINE";
     private static readonly int[] Concurrencies = [1, 8, 64];
     private static readonly TimeSpan Warmup = TimeSpan.FromSeconds(0.5);
     private const int Rounds = 4;
@@ -67,6 +70,13 @@ internal sealed class RpcBenchmarks : IBenchmark
                 var client = new RpcClient(waiter, new RpcTarget { Topic = topic, Server = host, Namespace = "baseapi", Version = "1.0" }, timeout: TimeSpan.FromSeconds(60));
                 subjects.Add(new Subject("ours", server, i => client.CallAsync(context, "ping", PingArgs(i)), null));
             }
+            if (Environment.GetEnvironmentVariable(BaselineVariable) is { Length: > 0 } baseline)
+            {
+                var (topic, host) = Names();
+                var server = await ChildServer.StartAsync("ours", topic, host, url, baseline);
+                var client = new RpcClient(waiter, new RpcTarget { Topic = topic, Server = host, Namespace = "baseapi", Version = "1.0" }, timeout: TimeSpan.FromSeconds(60));
+                subjects.Add(new Subject("baseline", server, i => client.CallAsync(context, "ping", PingArgs(i)), null));
+            }
             {
                 var (topic, host) = Names();
                 var server = await ChildServer.StartAsync("floor", topic, host, url);
@@ -99,6 +109,8 @@ internal sealed class RpcBenchmarks : IBenchmark
         {
             Annotate(results, $"ours c={c}", "calls/s", $"floor c={c}", c == 64 ? ">= 0.8 x floor" : null);
             Annotate(results, $"ours c={c}", "server CPU", $"floor c={c}", c == 64 ? "<= 1.5 x floor" : null);
+            Annotate(results, $"baseline c={c}", "calls/s", $"floor c={c}", null);
+            Annotate(results, $"baseline c={c}", "server CPU", $"floor c={c}", null);
             if (results.Any(r => r.Subject == $"oslo server c={c}"))
             {
                 var ours = results.Single(r => r.Subject == $"ours c={c}" && r.Metric == "calls/s");
@@ -473,13 +485,14 @@ internal sealed class RpcBenchmarks : IBenchmark
             return _process.TotalProcessorTime;
         }
 
-        public static Task<ChildServer> StartAsync(string role, string topic, string host, string url)
+        /// <param name="assembly">Another build's NovaCompute.Bench.dll to run instead of this one.</param>
+        public static Task<ChildServer> StartAsync(string role, string topic, string host, string url, string? assembly = null)
         {
             var self = Environment.ProcessPath!;
-            var start = new ProcessStartInfo(self) { RedirectStandardInput = true, RedirectStandardOutput = true };
-            if (Path.GetFileNameWithoutExtension(self) == "dotnet")
+            var start = new ProcessStartInfo(assembly is null ? self : "dotnet") { RedirectStandardInput = true, RedirectStandardOutput = true };
+            if (assembly is not null || Path.GetFileNameWithoutExtension(self) == "dotnet")
             {
-                start.ArgumentList.Add(typeof(RpcBenchmarks).Assembly.Location);
+                start.ArgumentList.Add(assembly ?? typeof(RpcBenchmarks).Assembly.Location);
             }
             start.ArgumentList.Add("rpc");
             start.Environment[RoleVariable] = role;

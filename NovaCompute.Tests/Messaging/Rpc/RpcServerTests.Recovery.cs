@@ -57,6 +57,29 @@ public partial class RpcServerTests
     }
 
     [Test]
+    public async Task Recovery_BrokerDropsConnectionsWhileACallRuns_NewCallsAnsweredBeforeItEnds()
+    {
+        // A running call must not hold up recovery or the calls that come after it (RabbitMQ.Client
+        // waits for running consumer callbacks when a channel shuts down, so this matters to any
+        // design that handles requests inside the callback).
+        await using var rig = await RpcTestRig.StartAsync();
+        var running = rig.Client(timeout: TimeSpan.FromSeconds(60)).CallAsync<string>(Context, "block", new Dictionary<string, object?> { ["key"] = "outlives" });
+        while (Volatile.Read(ref rig.Endpoint.Started) < 1)
+        {
+            await Task.Delay(10);
+        }
+
+        Assert.That(await RabbitTestBroker.CloseConnectionsAsync(rig.ConnectionPrefix), Is.EqualTo(2));
+        await rig.Logs.WaitForAsync(e => e.EventId.Id == 4101, TimeSpan.FromSeconds(30));
+        var fresh = await rig.Client(timeout: TimeSpan.FromSeconds(15)).CallAsync<int>(Context, "add", new Dictionary<string, object?> { ["a"] = 41 });
+
+        Assert.That(fresh, Is.EqualTo(42));
+        Assert.That(running.IsCompleted, Is.False, "the first call is still running");
+        rig.Endpoint.Open("outlives");
+        Assert.That(await running, Is.EqualTo("outlives"), "acknowledged before the drop, so it finishes and replies");
+    }
+
+    [Test]
     public async Task Reply_WireFormat_MatchesOsloCapture()
     {
         await using var rig = await RpcTestRig.StartAsync();
