@@ -183,7 +183,7 @@ public class DaemonTests
         Assert.That((string?)row["status"], Is.EqualTo("enabled"));
 
         // INITIAL_REPORTING_DELAY (5 s), then one beat a second.
-        await Eventually(async () => await CountAsync(host) >= 3, TimeSpan.FromSeconds(20));
+        await Eventually.Until(async () => await CountAsync(host) >= 3, TimeSpan.FromSeconds(20), poll: TimeSpan.FromMilliseconds(250));
 
         File.WriteAllText(_conf, config.Replace("report_interval = 1", "report_interval = 30"));
         daemon.Signal(DaemonProcess.SIGHUP);
@@ -212,16 +212,6 @@ public class DaemonTests
         command.CommandText = "SELECT report_count FROM services WHERE host = $host AND deleted = 0";
         command.Parameters.AddWithValue("$host", host);
         return Convert.ToInt64(await command.ExecuteScalarAsync(), System.Globalization.CultureInfo.InvariantCulture);
-    }
-
-    private static async Task Eventually(Func<Task<bool>> condition, TimeSpan timeout)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        while (!await condition())
-        {
-            Assert.That(DateTime.UtcNow, Is.LessThan(deadline), "condition not reached in time");
-            await Task.Delay(250);
-        }
     }
 
     [Test]

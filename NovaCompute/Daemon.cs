@@ -176,7 +176,9 @@ public static partial class Daemon
         services.AddRabbitTransport(MessagingSettingsFactory.Rabbit(config));
         services.AddRpcServer(MessagingSettingsFactory.RpcServer(config, identity.Topic), serviceName: identity.Topic,
             rpcPingEnabled: config.Get(MessagingOptions.RpcPingEnabled));
-        services.AddHostedService<BrokerStatusReporter>();
+        services.TryAddSingleton<BrokerStatusReporter>();
+        services.TryAddSingleton<IBrokerConnectionStatus>(sp => sp.GetRequiredService<BrokerStatusReporter>());
+        services.AddHostedService(sp => sp.GetRequiredService<BrokerStatusReporter>());
 
         services.AddHostedService<PostStartHookService>();
         services.AddPeriodicTasks();

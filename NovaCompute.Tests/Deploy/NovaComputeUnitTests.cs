@@ -11,6 +11,7 @@ namespace NovaCompute.Tests.Deploy;
 public class NovaComputeUnitTests
 {
     private const string Unit = "nova-compute.service";
+    private static readonly TimeSpan SystemdTimeout = TimeSpan.FromSeconds(30);
     private SystemdSandbox _sandbox = null!;
     private string _host = null!;
 
@@ -80,16 +81,6 @@ public class NovaComputeUnitTests
         long.Parse((await _sandbox.MustAsync("sqlite3", "/var/lib/nova/nova.sqlite",
             $"SELECT report_count FROM services WHERE host = '{_host}' AND deleted = 0")).Trim(), System.Globalization.CultureInfo.InvariantCulture);
 
-    private static async Task Eventually(Func<Task<bool>> condition)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (!await condition())
-        {
-            Assert.That(DateTime.UtcNow, Is.LessThan(deadline), "condition not reached in 30 s");
-            await Task.Delay(100);
-        }
-    }
-
     private Task<string> Journal() => _sandbox.MustAsync("journalctl", "-u", Unit, "--no-pager", "-o", "cat");
 
     [Test]
@@ -119,8 +110,8 @@ public class NovaComputeUnitTests
 
         // With Type=notify (systemd 252 has no notify-reload) `systemctl reload` returns once the
         // signal is sent; the daemon's RELOADING=1 … READY=1 then shows as "reloading" until done.
-        await Eventually(async () => await _sandbox.PropertyAsync(Unit, "ActiveState") == "active"
-            && (await Journal()).Contains("Option DEFAULT.debug changed from [false] to [true]", StringComparison.Ordinal));
+        await Eventually.Until(async () => await _sandbox.PropertyAsync(Unit, "ActiveState") == "active"
+            && (await Journal()).Contains("Option DEFAULT.debug changed from [false] to [true]", StringComparison.Ordinal), SystemdTimeout);
         Assert.That(await _sandbox.PropertyAsync(Unit, "MainPID"), Is.EqualTo(pid));
     }
 
@@ -214,11 +205,11 @@ public class NovaComputeUnitTests
         await _sandbox.WriteFileAsync("/etc/nova/nova-compute.conf", Config("report_interval = 1"));
         await StartAsync();
         var pid = await _sandbox.PropertyAsync(Unit, "MainPID");
-        await Eventually(async () => await ReportCountAsync() >= 3);
+        await Eventually.Until(async () => await ReportCountAsync() >= 3, SystemdTimeout);
 
         await _sandbox.WriteFileAsync("/etc/nova/nova-compute.conf", Config("report_interval = 30"));
         await _sandbox.MustAsync("systemctl", "reload", Unit);
-        await Eventually(async () => (await Journal()).Contains("Option DEFAULT.report_interval changed from [1] to [30]", StringComparison.Ordinal));
+        await Eventually.Until(async () => (await Journal()).Contains("Option DEFAULT.report_interval changed from [1] to [30]", StringComparison.Ordinal), SystemdTimeout);
         var afterReload = await ReportCountAsync();
         await Task.Delay(TimeSpan.FromSeconds(3));
 

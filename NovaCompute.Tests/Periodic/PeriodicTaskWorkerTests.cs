@@ -71,16 +71,6 @@ public class PeriodicTaskWorkerTests
 
     private int Count(string name) => _manager.Calls.Count(c => c == name);
 
-    private static async Task Until(Func<bool> condition)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (!condition())
-        {
-            Assert.That(DateTime.UtcNow, Is.LessThan(deadline), "condition not reached");
-            await Task.Delay(5);
-        }
-    }
-
     [Test]
     public async Task Execute_FuzzyDelay_FirstRunWaitsRandomDelayUpToTheOption()
     {
@@ -90,15 +80,15 @@ public class PeriodicTaskWorkerTests
         _time.Advance(TimeSpan.FromSeconds(6));
         Assert.That(_manager.Calls, Is.Empty);
         _time.Advance(TimeSpan.FromSeconds(1));
-        await Until(() => Count("fast") == 1);
+        await Eventually.Until(() => Count("fast") == 1);
     }
 
     [Test]
     public async Task Execute_ThrowingAndSlowTasks_OthersKeepRunningOnTime()
     {
         Start((PeriodicOptions.PeriodicFuzzyDelay, "0"));
-        await Until(() => Count("fast") == 1 && Count("throws") == 1 && Count("slow") == 1);
-        await Until(() => _logs.Records.Any(r => r.Level == LogLevel.Error));
+        await Eventually.Until(() => Count("fast") == 1 && Count("throws") == 1 && Count("slow") == 1);
+        await Eventually.Until(() => _logs.Records.Any(r => r.Level == LogLevel.Error));
         var error = _logs.Records.Single(r => r.Level == LogLevel.Error);
         Assert.That(error.Message, Is.EqualTo("Error during Manager.throws"));
         Assert.That(error.Exception?.Message, Is.EqualTo("hypervisor unreachable"));
@@ -107,7 +97,7 @@ public class PeriodicTaskWorkerTests
         {
             await _time.WaitForTimersAsync();
             _time.Advance(TimeSpan.FromSeconds(10));
-            await Until(() => Count("fast") == i && Count("throws") == i);
+            await Eventually.Until(() => Count("fast") == i && Count("throws") == i);
         }
         Assert.That(Count("slow"), Is.EqualTo(1), "a task never overlaps itself");
         var stats = _worker.Snapshot().Single(s => s.Name == "Manager.throws");
@@ -120,18 +110,18 @@ public class PeriodicTaskWorkerTests
     {
         // The tunable task's spacing is periodic_fuzzy_delay (an integer option); the loop starts at once.
         Start((PeriodicOptions.PeriodicFuzzyDelay, "0"));
-        await Until(() => Count("fast") == 1);
+        await Eventually.Until(() => Count("fast") == 1);
         _config.Reload((PeriodicOptions.PeriodicFuzzyDelay, "3"));
         await _time.WaitForTimersAsync();
         _time.Advance(TimeSpan.FromSeconds(3));
-        await Until(() => Count("tunable") == 1);
+        await Eventually.Until(() => Count("tunable") == 1);
     }
 
     [Test]
     public async Task Execute_PeriodicDisabled_RunsNothingAndSaysSo()
     {
         Start((PeriodicOptions.PeriodicFuzzyDelay, "0"), (PeriodicOptions.PeriodicEnable, "false"));
-        await Until(() => _logs.Messages(LogLevel.Information).Contains("Periodic tasks are disabled (periodic_enable = false)"));
+        await Eventually.Until(() => _logs.Messages(LogLevel.Information).Contains("Periodic tasks are disabled (periodic_enable = false)"));
         await _time.WaitForTimersAsync();
         _time.Advance(TimeSpan.FromSeconds(120));
         await Task.Delay(50);
@@ -142,6 +132,6 @@ public class PeriodicTaskWorkerTests
     public async Task Execute_EachRun_LoggedAtDebug()
     {
         Start((PeriodicOptions.PeriodicFuzzyDelay, "0"));
-        await Until(() => _logs.Messages(LogLevel.Debug).Contains("Running periodic task Manager.fast"));
+        await Eventually.Until(() => _logs.Messages(LogLevel.Debug).Contains("Running periodic task Manager.fast"));
     }
 }

@@ -111,7 +111,7 @@ public class HeartbeatWriterTests
 
         _repository.Heartbeats = FaultyServiceRepository.Mode.Hang;
         _time.Advance(TimeSpan.FromSeconds(10));
-        await WaitUntilAsync(() => _writer.BeatsStarted == 2 && _time.ArmedTimers == 2, () => "the hung beat to arm its deadline");
+        await Eventually.Until(() => _writer.BeatsStarted == 2 && _time.ArmedTimers == 2, what: () => "the hung beat to arm its deadline");
         _repository.Heartbeats = FaultyServiceRepository.Mode.Pass;
 
         // The hung call never returns; at its deadline (one interval later) the beat gives up and
@@ -232,7 +232,7 @@ public class HeartbeatWriterTests
     {
         var seen = _logs.Records.Count(r => r.EventId.Id == 3115);
         _settings.Set(settings);
-        await WaitUntilAsync(() => _logs.Records.Count(r => r.EventId.Id == 3115) > seen, () => "the loop to see the new interval");
+        await Eventually.Until(() => _logs.Records.Count(r => r.EventId.Id == 3115) > seen, what: () => "the loop to see the new interval");
         await WaitForIdleAsync();
     }
 
@@ -251,23 +251,10 @@ public class HeartbeatWriterTests
 
     /// <summary>The loop is between beats, waiting on its delay (or on a reload when heartbeats are off).</summary>
     private Task WaitForIdleAsync(int? completed = null) =>
-        WaitUntilAsync(() => (completed is null || _writer.BeatsCompleted == completed)
+        Eventually.Until(() => (completed is null || _writer.BeatsCompleted == completed)
                 && _writer.BeatsStarted == _writer.BeatsCompleted
                 && _time.ArmedTimers == (_settings.Current.HeartbeatsEnabled ? 1 : 0),
-            () => $"the loop to wait after {completed?.ToString() ?? "its"} beat(s) (started {_writer.BeatsStarted}, completed {_writer.BeatsCompleted}, armed timers {_time.ArmedTimers})");
-
-    private static async Task WaitUntilAsync(Func<bool> condition, Func<string> what)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
-        while (!condition())
-        {
-            if (DateTime.UtcNow > deadline)
-            {
-                Assert.Fail($"timed out waiting for {what()}");
-            }
-            await Task.Delay(2);
-        }
-    }
+            what: () => $"the loop to wait after {completed?.ToString() ?? "its"} beat(s) (started {_writer.BeatsStarted}, completed {_writer.BeatsCompleted}, armed timers {_time.ArmedTimers})");
 
     private List<string> Warnings() => Lines(LogLevel.Warning);
 

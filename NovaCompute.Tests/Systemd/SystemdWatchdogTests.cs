@@ -36,7 +36,7 @@ public class SystemdWatchdogTests
             await time.WaitForTimersAsync();
             time.Advance(TimeSpan.FromSeconds(10));
         }
-        await WaitUntil(() => logs.Messages(LogLevel.Error).Any());
+        await Eventually.Until(() => logs.Messages(LogLevel.Error).Any());
         Assert.That(receiver.Drain(), Is.Empty, "no keep-alive while wedged");
         Assert.That(logs.Messages(LogLevel.Error).Single(), Is.EqualTo("Withholding the systemd watchdog keep-alive: heartbeat: overdue by 40 s"));
 
@@ -44,7 +44,7 @@ public class SystemdWatchdogTests
         await time.WaitForTimersAsync();
         time.Advance(TimeSpan.FromSeconds(10));
         Assert.That(await receiver.ReceiveAsync(), Is.EqualTo("WATCHDOG=1"));
-        await WaitUntil(() => logs.Messages(LogLevel.Information).Any(m => m.Contains("resumed")));
+        await Eventually.Until(() => logs.Messages(LogLevel.Information).Any(m => m.Contains("resumed")));
 
         await watchdog.StopAsync(CancellationToken.None);
     }
@@ -60,13 +60,4 @@ public class SystemdWatchdogTests
         Assert.That(receiver.Drain(), Is.Empty);
     }
 
-    private static async Task WaitUntil(Func<bool> condition)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(5);
-        while (!condition())
-        {
-            Assert.That(DateTime.UtcNow, Is.LessThan(deadline), "condition not reached");
-            await Task.Delay(5);
-        }
-    }
 }

@@ -26,10 +26,6 @@ public static partial class ApiServiceCollectionExtensions
             return services;
         }
         services.TryAddSingleton(ApiSettings.FromConfig(config));
-        if (services.Any(d => d.ServiceType == typeof(Messaging.RabbitTransport)))
-        {
-            services.TryAddSingleton<IBrokerConnectionStatus, RabbitBrokerStatus>();
-        }
         services.TryAddSingleton<ServicesApi>();
         services.TryAddSingleton<DaemonStatusApi>();
         services.TryAddSingleton<ApiPipeline>();

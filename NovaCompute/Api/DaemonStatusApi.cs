@@ -3,27 +3,12 @@ using System.Globalization;
 using System.Text.Json.Nodes;
 using Dapper;
 using NovaCompute.Db;
+using NovaCompute.Messaging;
 using NovaCompute.Periodic;
 using NovaCompute.ServiceGroup;
 using NovaCompute.Systemd;
 
 namespace NovaCompute.Api;
-
-/// <summary>
-/// The state of this daemon's connection to its message broker, for the status document. The RPC
-/// layer implements it; until it is registered the document says the broker is not known.
-/// </summary>
-public interface IBrokerConnectionStatus
-{
-    /// <summary>True while a connection to the broker is open.</summary>
-    bool IsConnected { get; }
-
-    /// <summary>Where it is connected to (password masked), or why it is not.</summary>
-    string? Detail { get; }
-
-    /// <summary>When <see cref="IsConnected"/> last changed (this process's clock).</summary>
-    DateTimeOffset? Since { get; }
-}
 
 /// <summary>
 /// <c>GET /healthcheck</c> (oslo.middleware's healthcheck path: 200 <c>OK</c>, or 503 with the reason)

@@ -68,27 +68,7 @@ internal sealed class DatabaseUrl
     }
 
     /// <summary>Replaces the password of any <c>scheme://user:password@</c> in <paramref name="text"/> with <c>****</c>.</summary>
-    public static string MaskPassword(string text)
-    {
-        var schemeEnd = text.IndexOf("://", StringComparison.Ordinal);
-        if (schemeEnd < 0)
-        {
-            return text;
-        }
-        var authorityStart = schemeEnd + 3;
-        var authorityEnd = text.IndexOfAny(['/', '?', '#'], authorityStart);
-        if (authorityEnd < 0)
-        {
-            authorityEnd = text.Length;
-        }
-        var at = text.LastIndexOf('@', authorityEnd - 1, authorityEnd - authorityStart);
-        if (at < 0)
-        {
-            return text;
-        }
-        var colon = text.IndexOf(':', authorityStart, at - authorityStart);
-        return colon < 0 ? text : text[..(colon + 1)] + "****" + text[at..];
-    }
+    public static string MaskPassword(string text) => Logging.SecretMasker.Mask(text);
 
     public override string ToString() => _display;
 

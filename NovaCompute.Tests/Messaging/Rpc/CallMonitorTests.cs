@@ -17,9 +17,9 @@ public class CallMonitorTests
         time.Advance(TimeSpan.FromSeconds(4.9));
         Assert.That(beats, Is.Zero);
         time.Advance(TimeSpan.FromSeconds(0.1));
-        await WaitUntil(() => beats == 1);
+        await Eventually.Until(() => beats == 1);
         time.Advance(TimeSpan.FromSeconds(5));
-        await WaitUntil(() => beats == 2);
+        await Eventually.Until(() => beats == 2);
         await monitor.DisposeAsync();
         time.Advance(TimeSpan.FromSeconds(60));
 
@@ -48,19 +48,10 @@ public class CallMonitorTests
 
         await time.WaitForTimersAsync();
         time.Advance(TimeSpan.FromSeconds(1));
-        await WaitUntil(() => beats == 1);
-        await WaitUntil(() => time.ArmedTimers == 0);
+        await Eventually.Until(() => beats == 1);
+        await Eventually.Until(() => time.ArmedTimers == 0);
         time.Advance(TimeSpan.FromSeconds(10));
         Assert.That(beats, Is.EqualTo(1));
     }
 
-    private static async Task WaitUntil(Func<bool> condition)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(5);
-        while (!condition())
-        {
-            Assert.That(DateTime.UtcNow, Is.LessThan(deadline), "condition not reached");
-            await Task.Delay(5);
-        }
-    }
 }
