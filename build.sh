@@ -16,10 +16,11 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPE
 
 # Credentials and names the tests use. A vhost and a database of their own keep a test run
 # away from anybody else's messages and rows.
-TEST_RABBIT_VHOST=nova_compute_test
+# NOVA_TEST_VHOST / NOVA_TEST_DB let several test runs share this machine's broker and server.
+TEST_RABBIT_VHOST=${NOVA_TEST_VHOST:-nova_compute_test}
 TEST_RABBIT_USER=nova_test
 TEST_RABBIT_PASS=nova_test
-TEST_PG_DB=nova_compute_test
+TEST_PG_DB=${NOVA_TEST_DB:-nova_compute_test}
 TEST_PG_USER=nova_test
 TEST_PG_PASS=nova_test
 # ./build.sh run's daemon gets a vhost of its own, so it never takes the tests' messages.
