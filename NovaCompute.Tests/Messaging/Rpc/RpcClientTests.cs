@@ -1,5 +1,6 @@
 using System.Text.Json;
 using NovaCompute.Messaging.Rpc;
+using NovaCompute.Tests.Messaging.Vectors;
 using NovaCompute.Tests.Support;
 using RabbitMQ.Client;
 
@@ -95,7 +96,7 @@ public class RpcClientTests
     public async Task CallAndCast_WireFormat_MatchesOsloCapture()
     {
         await using var rig = await RpcTestRig.StartAsync();
-        using var capture = JsonDocument.Parse(File.ReadAllText(RpcServerTests.ReferenceFile("wire-capture-oslo-python.json")));
+        using var capture = JsonDocument.Parse(File.ReadAllText(WireVectors.PathOf("wire-capture-oslo-python.json")));
         var published = capture.RootElement.GetProperty("published");
         var expectedCall = published[0];
         var expectedCast = published[2];

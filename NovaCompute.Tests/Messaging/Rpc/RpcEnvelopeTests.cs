@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using NovaCompute.Messaging.Rpc;
+using NovaCompute.Tests.Messaging.Vectors;
 
 namespace NovaCompute.Tests.Messaging.Rpc;
 
@@ -9,7 +10,7 @@ public class RpcEnvelopeTests
     [Test]
     public void TryOpen_OsloCapturedBodies_Decoded()
     {
-        using var capture = JsonDocument.Parse(File.ReadAllText(RpcServerTests.ReferenceFile("wire-capture-oslo-python.json")));
+        using var capture = JsonDocument.Parse(File.ReadAllText(WireVectors.PathOf("wire-capture-oslo-python.json")));
         foreach (var published in capture.RootElement.GetProperty("published").EnumerateArray())
         {
             var body = Encoding.UTF8.GetBytes(published.GetProperty("body").GetString()!);

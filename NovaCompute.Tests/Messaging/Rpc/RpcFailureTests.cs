@@ -1,5 +1,6 @@
 using System.Text.Json;
 using NovaCompute.Messaging.Rpc;
+using NovaCompute.Tests.Messaging.Vectors;
 
 namespace NovaCompute.Tests.Messaging.Rpc;
 
@@ -40,7 +41,7 @@ public class RpcFailureTests
     [Test]
     public void Deserialize_OsloNoSuchMethodCapture_DispatcherExceptionWithTraceback()
     {
-        using var capture = JsonDocument.Parse(File.ReadAllText(RpcServerTests.ReferenceFile("wire-example.json")));
+        using var capture = JsonDocument.Parse(File.ReadAllText(WireVectors.PathOf("wire-example.json")));
         var failure = capture.RootElement.GetProperty("call_failure_no_such_method").GetProperty("reply").GetProperty("oslo.message(decoded)")
             .GetProperty("failure").GetString()!;
 

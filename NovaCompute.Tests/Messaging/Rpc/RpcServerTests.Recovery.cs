@@ -1,5 +1,6 @@
 using System.Text.Json;
 using NovaCompute.Messaging.Rpc;
+using NovaCompute.Tests.Messaging.Vectors;
 using NovaCompute.Tests.Support;
 using RabbitMQ.Client;
 using RabbitMQ.Client.Events;
@@ -83,7 +84,7 @@ public partial class RpcServerTests
     public async Task Reply_WireFormat_MatchesOsloCapture()
     {
         await using var rig = await RpcTestRig.StartAsync();
-        using var capture = JsonDocument.Parse(File.ReadAllText(ReferenceFile("wire-example.json")));
+        using var capture = JsonDocument.Parse(File.ReadAllText(WireVectors.PathOf("wire-example.json")));
         var expected = capture.RootElement.GetProperty("call_ping").GetProperty("reply");
         await using var connection = await RabbitTestBroker.RawConnectionAsync();
         await using var channel = await connection.CreateChannelAsync();
@@ -125,16 +126,6 @@ public partial class RpcServerTests
         Assert.That(inner.RootElement.GetProperty("_msg_id").GetString(), Is.EqualTo(message["_msg_id"]));
         Assert.That(inner.RootElement.GetProperty("_unique_id").GetString(), Does.Match("^[0-9a-f]{32}$"));
         Assert.That(inner.RootElement.GetProperty("result").GetRawText(), Is.EqualTo("""{"service":"compute","arg":{"seq":0,"tag":"anchor"}}"""));
-    }
-
-    internal static string ReferenceFile(string name)
-    {
-        var path = Path.Combine("/work/shared/reference", name);
-        if (!File.Exists(path))
-        {
-            Assert.Ignore($"reference capture {path} is not on this machine");
-        }
-        return path;
     }
 
     /// <summary>Same keys (order aside) and the same JSON kinds for each key.</summary>
