@@ -189,7 +189,7 @@ public class NovaComputeUnitTests
         var entry = starting[0];
         Assert.That((string?)entry["PRIORITY"], Is.EqualTo("6"));
         Assert.That((string?)entry["SYSLOG_IDENTIFIER"], Is.EqualTo("nova-compute"));
-        Assert.That((string?)entry["LOGGER_NAME"], Is.EqualTo("nova.nova_service"));
+        Assert.That((string?)entry["LOGGER_NAME"], Is.EqualTo("nova.service"));
         Assert.That((string?)entry["LOGGER_LEVEL"], Is.EqualTo("INFO"));
         Assert.That((string?)entry["CODE_FUNC"], Is.EqualTo("Starting"));
         Assert.That((string?)entry["_SYSTEMD_UNIT"], Is.EqualTo(Unit));

@@ -5,7 +5,8 @@ namespace NovaCompute.Tests.Logging;
 public class LoggerNamesTests
 {
     [TestCase("NovaCompute.ServiceGroup.HeartbeatWriter", "nova.servicegroup.heartbeat_writer")]
-    [TestCase("NovaCompute.Compute.ComputeManager", "nova.compute.compute_manager")]
+    [TestCase("NovaCompute.Compute.ComputeManager", "nova.compute.manager")]
+    [TestCase("NovaCompute.NovaService", "nova.service")]
     [TestCase("NovaCompute.Daemon", "nova.daemon")]
     [TestCase("NovaCompute", "nova")]
     [TestCase("NovaCompute.Messaging.Rpc.RpcServer", "oslo.messaging.rpc.rpc_server")]

@@ -124,7 +124,7 @@ public class LoggingSetupTests
 
         var lines = Lines(_stdout).ToList();
         Assert.That(lines.Select(l => l[(l.IndexOf("[-] ", StringComparison.Ordinal) + 4)..].Split(' ')[0] + " " + l.Split(' ')[4]),
-            Is.EqualTo(new[] { "rpc oslo.messaging.rpc.rpc_server", "manager nova.compute.compute_manager" }));
+            Is.EqualTo(new[] { "rpc oslo.messaging.rpc.rpc_server", "manager nova.compute.manager" }));
         Assert.That(lines[0], Does.Contain("rpc info"));
     }
 
@@ -173,7 +173,7 @@ public class LoggingSetupTests
             logging.Logger.ForContext("SourceContext", "NovaCompute.Compute.ComputeManager").Information("to the journal");
         }
         var fields = ReceiveSkippingSetupLines(receiver);
-        Assert.That(fields["MESSAGE"], Does.EndWith("INFO nova.compute.compute_manager [-] to the journal"));
+        Assert.That(fields["MESSAGE"], Does.EndWith("INFO nova.compute.manager [-] to the journal"));
         Assert.That(fields["SYSLOG_FACILITY"], Is.EqualTo("16"));
         Assert.That(_stdout.ToString(), Is.Empty);
     }

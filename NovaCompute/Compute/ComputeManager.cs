@@ -129,16 +129,16 @@ internal sealed partial class ComputeManager : Manager
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = 1711, Level = LogLevel.Information, Message = "Loading compute driver '{Driver}'")]
+        [LoggerMessage(EventId = 1811, Level = LogLevel.Information, Message = "Loading compute driver '{Driver}'")]
         public static partial void LoadingDriver(ILogger logger, string driver);
 
-        [LoggerMessage(EventId = 1712, Level = LogLevel.Information, Message = "Reloading compute RPC API")]
+        [LoggerMessage(EventId = 1812, Level = LogLevel.Information, Message = "Reloading compute RPC API")]
         public static partial void Reloading(ILogger logger);
 
-        [LoggerMessage(EventId = 1713, Level = LogLevel.Warning, Message = "Unable to set the host state: no nova-compute service record for host {Host}")]
+        [LoggerMessage(EventId = 1813, Level = LogLevel.Warning, Message = "Unable to set the host state: no nova-compute service record for host {Host}")]
         public static partial void NoServiceRecord(ILogger logger, string host);
 
-        [LoggerMessage(EventId = 1714, Level = LogLevel.Information, Message = "Compute service on {Host} is now {State}")]
+        [LoggerMessage(EventId = 1814, Level = LogLevel.Information, Message = "Compute service on {Host} is now {State}")]
         public static partial void HostEnabledChanged(ILogger logger, string host, string state);
     }
 }

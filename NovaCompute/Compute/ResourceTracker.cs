@@ -143,21 +143,21 @@ internal sealed partial class ResourceTracker(IComputeDriver driver, IComputeNod
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = 1701, Level = LogLevel.Debug,
+        [LoggerMessage(EventId = 1801, Level = LogLevel.Debug,
             Message = "Hypervisor/Node resource view: name={Node} free_ram={FreeRam}MB free_disk={FreeDisk}GB free_vcpus={FreeVcpus} pci_devices={PciDevices}")]
         public static partial void HypervisorView(ILogger logger, string node, int freeRam, int freeDisk, string freeVcpus, string pciDevices);
 
-        [LoggerMessage(EventId = 1702, Level = LogLevel.Information,
+        [LoggerMessage(EventId = 1802, Level = LogLevel.Information,
             Message = "Final resource view: name={Node} phys_ram={PhysRam}MB used_ram={UsedRam}MB phys_disk={PhysDisk}GB used_disk={UsedDisk}GB total_vcpus={TotalVcpus} used_vcpus={UsedVcpus} pci_stats={PciStats}")]
         public static partial void FinalView(ILogger logger, string node, int physRam, int usedRam, int physDisk, int usedDisk, int totalVcpus, int usedVcpus, string pciStats);
 
-        [LoggerMessage(EventId = 1703, Level = LogLevel.Information, Message = "Compute node record created for {Host}:{Node} with uuid: {Uuid}")]
+        [LoggerMessage(EventId = 1803, Level = LogLevel.Information, Message = "Compute node record created for {Host}:{Node} with uuid: {Uuid}")]
         public static partial void Created(ILogger logger, string host, string node, string uuid);
 
-        [LoggerMessage(EventId = 1704, Level = LogLevel.Information, Message = "Deleting orphan compute node {Id} hypervisor host is {HypervisorHostname}, nodes are {Nodes}")]
+        [LoggerMessage(EventId = 1804, Level = LogLevel.Information, Message = "Deleting orphan compute node {Id} hypervisor host is {HypervisorHostname}, nodes are {Nodes}")]
         public static partial void DeletingOrphan(ILogger logger, int id, string hypervisorHostname, string nodes);
 
-        [LoggerMessage(EventId = 1705, Level = LogLevel.Debug, Message = "Resources of {Count} node(s) updated at start-up")]
+        [LoggerMessage(EventId = 1805, Level = LogLevel.Debug, Message = "Resources of {Count} node(s) updated at start-up")]
         public static partial void StartupDone(ILogger logger, int count);
     }
 }

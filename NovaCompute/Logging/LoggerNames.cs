@@ -22,6 +22,16 @@ internal static class LoggerNames
     /// <summary>Python's name for events without a category.</summary>
     public const string Root = "root";
 
+    /// <summary>
+    /// Classes whose nova module has a different name, so an operator's <c>grep nova.compute.manager</c>
+    /// or <c>default_log_levels = nova.service=DEBUG</c> finds them: nova/service.py, nova/compute/manager.py.
+    /// </summary>
+    private static readonly Dictionary<string, string> NovaModules = new(StringComparer.Ordinal)
+    {
+        ["NovaCompute.NovaService"] = "nova.service",
+        ["NovaCompute.Compute.ComputeManager"] = "nova.compute.manager",
+    };
+
     private static readonly (string Prefix, string Replacement)[] Aliases =
     [
         ("NovaCompute.Messaging", "oslo.messaging"),
@@ -67,6 +77,10 @@ internal static class LoggerNames
             cleaned.Append(c == '+' ? '.' : c);
         }
         var text = cleaned.ToString();
+        if (NovaModules.TryGetValue(text, out var module))
+        {
+            return module;
+        }
 
         foreach (var (prefix, replacement) in Aliases)
         {

@@ -57,10 +57,10 @@ public sealed partial class SystemdLifecycle(ISystemdNotifier notifier, IService
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = 1402, Level = LogLevel.Information, Message = "Service ready: {Status}")]
+        [LoggerMessage(EventId = 1422, Level = LogLevel.Information, Message = "Service ready: {Status}")]
         public static partial void Ready(ILogger logger, string status);
 
-        [LoggerMessage(EventId = 1401, Level = LogLevel.Debug, Message = "systemd notifications enabled")]
+        [LoggerMessage(EventId = 1421, Level = LogLevel.Debug, Message = "systemd notifications enabled")]
         public static partial void Enabled(ILogger logger);
     }
 }
