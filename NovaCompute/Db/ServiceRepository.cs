@@ -150,14 +150,9 @@ internal sealed class ServiceRepository(IDbConnectionFactory factory) : IService
     public async Task<HeartbeatStamp?> ReportStateAsync(int id, CancellationToken cancellationToken)
     {
         await using var connection = await factory.OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using var reader = await connection.ExecuteReaderAsync(new CommandDefinition(
-            Sqlite ? ReportStateSqlite : ReportStatePostgreSql, new { id },
-            cancellationToken: cancellationToken)).ConfigureAwait(false);
-        if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-        {
-            return null;
-        }
-        return new HeartbeatStamp(reader.GetInt32(0), ServiceRecord.ReadTimestamp(reader, 1)!.Value, ServiceRecord.ReadTimestamp(reader, 2)!.Value);
+        return await SingleRow.QueryAsync(connection, new CommandDefinition(Sqlite ? ReportStateSqlite : ReportStatePostgreSql, new { id },
+            cancellationToken: cancellationToken), static reader => new HeartbeatStamp(reader.GetInt32(0),
+                ServiceRecord.ReadTimestamp(reader, 1)!.Value, ServiceRecord.ReadTimestamp(reader, 2)!.Value)).ConfigureAwait(false);
     }
 
     // The clock comes from the same statement as the rows (a one-row derived table joined to the
@@ -308,8 +303,7 @@ internal sealed class ServiceRepository(IDbConnectionFactory factory) : IService
 
     private static async Task<ServiceRecord?> QuerySingleAsync(DbConnection connection, CommandDefinition command)
     {
-        await using var reader = await connection.ExecuteReaderAsync(command).ConfigureAwait(false);
-        return await reader.ReadAsync(command.CancellationToken).ConfigureAwait(false) ? ServiceRecord.Read(reader) : null;
+        return await SingleRow.QueryAsync(connection, command, static reader => ServiceRecord.Read(reader)).ConfigureAwait(false);
     }
 
     /// <summary>The columns of a violated unique constraint (or its name), null for any other error.</summary>
