@@ -157,7 +157,9 @@ internal sealed class ServiceRepository(IDbConnectionFactory factory) : IService
 
     // The clock comes from the same statement as the rows (a one-row derived table joined to the
     // services), so is_up compares last_seen_up with the clock that wrote it, as of this read.
-    private const string ListPostgreSql =
+    // No ORDER BY: sorting 10,000 full-width rows was most of the server's time for the query
+    // (a quicksort of ~2 MB, EXPLAIN ANALYZE 26 of 34 ms); the ids are sorted here instead, as on SQLite.
+    internal const string ListPostgreSql =
         $"SELECT n.db_now, {ServiceRecord.Columns} FROM (SELECT {Schema.PostgreSqlNow} AS db_now) n LEFT JOIN services s ON s.deleted = 0";
 
     // SQLite's per-value cost through the ADO.NET provider is about a microsecond, so 10,000 rows
@@ -184,7 +186,6 @@ internal sealed class ServiceRepository(IDbConnectionFactory factory) : IService
         {
             sql += " AND s.\"binary\" = @binary";
         }
-        sql += " ORDER BY s.id";
         await using var connection = await factory.OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var reader = await connection.ExecuteReaderAsync(new CommandDefinition(sql, new { host, binary },
             cancellationToken: cancellationToken)).ConfigureAwait(false);
@@ -198,6 +199,7 @@ internal sealed class ServiceRepository(IDbConnectionFactory factory) : IService
                 rows.Add(ServiceRecord.Read(reader, 1));
             }
         }
+        rows.Sort(static (a, b) => a.Id.CompareTo(b.Id));
         return new ServiceListing(rows, now);
     }
 
