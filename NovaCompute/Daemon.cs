@@ -96,6 +96,13 @@ public static partial class Daemon
             }
             return workers.Any(w => w.ExecuteTask is { IsFaulted: true }) ? ExitCodes.Failure : ExitCodes.Ok;
         }
+        catch (Exception ex) when (ex is System.Data.Common.DbException || ex.InnerException is System.Data.Common.DbException)
+        {
+            // The database refused the start (full disk, read-only file, bad credentials): one line
+            // naming the database and the cause, which "disk I/O error" and a stack trace did not.
+            Log.DatabaseUnusable(log, Db.DatabaseError.Describe(ex, Db.DatabaseOptions.Url(config)), ex);
+            return ExitCodes.Failure;
+        }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             Log.Unhandled(log, ex);
@@ -194,6 +201,18 @@ public static partial class Daemon
 
         [LoggerMessage(EventId = 1012, Level = Microsoft.Extensions.Logging.LogLevel.Information, Message = "Stopped during start-up")]
         public static partial void StoppedDuringStart(Microsoft.Extensions.Logging.ILogger logger);
+
+        [LoggerMessage(EventId = 1013, Level = Microsoft.Extensions.Logging.LogLevel.Critical, Message = "Cannot start: {Problem}")]
+        private static partial void DatabaseUnusableLine(Microsoft.Extensions.Logging.ILogger logger, string problem);
+
+        [LoggerMessage(EventId = 1014, Level = Microsoft.Extensions.Logging.LogLevel.Debug, Message = "The start-up database error in full")]
+        private static partial void DatabaseUnusableDetail(Microsoft.Extensions.Logging.ILogger logger, Exception exception);
+
+        public static void DatabaseUnusable(Microsoft.Extensions.Logging.ILogger logger, string problem, Exception exception)
+        {
+            DatabaseUnusableLine(logger, problem);
+            DatabaseUnusableDetail(logger, exception);
+        }
 
         [LoggerMessage(EventId = 1011, Level = Microsoft.Extensions.Logging.LogLevel.Critical, Message = "Unhandled error")]
         public static partial void Unhandled(Microsoft.Extensions.Logging.ILogger logger, Exception exception);

@@ -179,7 +179,7 @@ internal sealed partial class ApiPipeline
     /// <summary>oslo.middleware's healthcheck answers: <c>OK</c>, or 503 with the reason; JSON when asked for.</summary>
     private async Task HealthCheckAsync(HttpContext context)
     {
-        var problem = await _status.DatabaseProblemAsync(context.RequestAborted).ConfigureAwait(false);
+        var problem = await _status.HealthProblemAsync(context.RequestAborted).ConfigureAwait(false);
         var status = problem is null ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable;
         var accept = context.Request.Headers.Accept.ToString();
         if (accept.Contains("application/json", StringComparison.OrdinalIgnoreCase))

@@ -48,8 +48,23 @@ internal sealed class DaemonStatusApi(
         }
         catch (Exception ex) when (ex is DbException or TimeoutException or IOException or InvalidOperationException)
         {
-            return $"database {database.Url} unavailable: {DatabaseUrl.MaskPassword(ex.Message.ReplaceLineEndings(" "))}";
+            return $"database unavailable: {DatabaseError.Describe(ex, database.Url)}";
         }
+    }
+
+    /// <summary>
+    /// Null when healthy, otherwise why not: the database does not answer, or it answers reads but
+    /// the last heartbeat could not be written (a full disk takes writes, not reads).
+    /// </summary>
+    public async Task<string?> HealthProblemAsync(CancellationToken cancellationToken)
+    {
+        var databaseProblem = await DatabaseProblemAsync(cancellationToken).ConfigureAwait(false);
+        var heartbeatProblem = heartbeat is { ConsecutiveFailures: > 0 and var failures }
+            ? $"heartbeat failing ({failures} in a row): {heartbeat.LastFailure}"
+            : null;
+        return databaseProblem is null ? heartbeatProblem
+            : heartbeatProblem is null ? databaseProblem
+            : $"{databaseProblem}; {heartbeatProblem}";
     }
 
     public async Task<JsonObject> StatusAsync(CancellationToken cancellationToken)
@@ -82,6 +97,7 @@ internal sealed class DaemonStatusApi(
                 ["last_success"] = Timestamp(heartbeat.LastSuccess),
                 ["seconds_since_last_success"] = heartbeat.LastSuccess is { } last ? Math.Round((now - last).TotalSeconds, 3) : null,
                 ["consecutive_failures"] = heartbeat.ConsecutiveFailures,
+                ["last_failure"] = heartbeat.LastFailure,
                 ["overdue"] = heartbeat.IsOverdue,
             },
             ["broker"] = broker is null ? null : new JsonObject

@@ -177,8 +177,8 @@ internal static class CliDatabase
         catch (Exception ex) when (ex is DbException or TimeoutException or IOException or SchemaTooNewException
             || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
         {
-            var message = DatabaseUrl.MaskPassword(ex.Message.ReplaceLineEndings(" "));
-            await error.WriteLineAsync($"nova-compute: error: database {url} unavailable: {message}").ConfigureAwait(false);
+            // A write that did not reach the database is a failure with its cause, never a success (issue 14).
+            await error.WriteLineAsync($"nova-compute: error: {DatabaseError.Describe(ex, url)}").ConfigureAwait(false);
             return ExitCodes.Failure;
         }
     }

@@ -150,19 +150,16 @@ internal sealed class ServiceRepository(IDbConnectionFactory factory) : IService
     public async Task<HeartbeatStamp?> ReportStateAsync(int id, CancellationToken cancellationToken)
     {
         await using var connection = await factory.OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using var reader = await connection.ExecuteReaderAsync(new CommandDefinition(
-            Sqlite ? ReportStateSqlite : ReportStatePostgreSql, new { id },
-            cancellationToken: cancellationToken)).ConfigureAwait(false);
-        if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-        {
-            return null;
-        }
-        return new HeartbeatStamp(reader.GetInt32(0), ServiceRecord.ReadTimestamp(reader, 1)!.Value, ServiceRecord.ReadTimestamp(reader, 2)!.Value);
+        return await SingleRow.QueryAsync(connection, new CommandDefinition(Sqlite ? ReportStateSqlite : ReportStatePostgreSql, new { id },
+            cancellationToken: cancellationToken), static reader => new HeartbeatStamp(reader.GetInt32(0),
+                ServiceRecord.ReadTimestamp(reader, 1)!.Value, ServiceRecord.ReadTimestamp(reader, 2)!.Value)).ConfigureAwait(false);
     }
 
     // The clock comes from the same statement as the rows (a one-row derived table joined to the
     // services), so is_up compares last_seen_up with the clock that wrote it, as of this read.
-    private const string ListPostgreSql =
+    // No ORDER BY: sorting 10,000 full-width rows was most of the server's time for the query
+    // (a quicksort of ~2 MB, EXPLAIN ANALYZE 26 of 34 ms); the ids are sorted here instead, as on SQLite.
+    internal const string ListPostgreSql =
         $"SELECT n.db_now, {ServiceRecord.Columns} FROM (SELECT {Schema.PostgreSqlNow} AS db_now) n LEFT JOIN services s ON s.deleted = 0";
 
     // SQLite's per-value cost through the ADO.NET provider is about a microsecond, so 10,000 rows
@@ -189,7 +186,6 @@ internal sealed class ServiceRepository(IDbConnectionFactory factory) : IService
         {
             sql += " AND s.\"binary\" = @binary";
         }
-        sql += " ORDER BY s.id";
         await using var connection = await factory.OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var reader = await connection.ExecuteReaderAsync(new CommandDefinition(sql, new { host, binary },
             cancellationToken: cancellationToken)).ConfigureAwait(false);
@@ -203,6 +199,7 @@ internal sealed class ServiceRepository(IDbConnectionFactory factory) : IService
                 rows.Add(ServiceRecord.Read(reader, 1));
             }
         }
+        rows.Sort(static (a, b) => a.Id.CompareTo(b.Id));
         return new ServiceListing(rows, now);
     }
 
@@ -308,8 +305,7 @@ internal sealed class ServiceRepository(IDbConnectionFactory factory) : IService
 
     private static async Task<ServiceRecord?> QuerySingleAsync(DbConnection connection, CommandDefinition command)
     {
-        await using var reader = await connection.ExecuteReaderAsync(command).ConfigureAwait(false);
-        return await reader.ReadAsync(command.CancellationToken).ConfigureAwait(false) ? ServiceRecord.Read(reader) : null;
+        return await SingleRow.QueryAsync(connection, command, static reader => ServiceRecord.Read(reader)).ConfigureAwait(false);
     }
 
     /// <summary>The columns of a violated unique constraint (or its name), null for any other error.</summary>
