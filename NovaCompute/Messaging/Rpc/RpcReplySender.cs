@@ -107,7 +107,12 @@ internal sealed class RpcReplySender : IAsyncDisposable
         List<PendingReply>? dropped = null;
         lock (_lock)
         {
-            if (_stop.IsCancellationRequested || reply.Body.Length > _byteLimit)
+            if (_stop.IsCancellationRequested)
+            {
+                Log.ReplyDroppedAtStop(_logger, reply.MsgId, reply.ReplyQueue);
+                return;
+            }
+            if (reply.Body.Length > _byteLimit)
             {
                 (dropped = []).Add(reply);
             }
