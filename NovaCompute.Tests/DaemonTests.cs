@@ -3,7 +3,7 @@ using NovaCompute.Tests.Support;
 namespace NovaCompute.Tests;
 
 /// <summary>The published daemon as a process: exit statuses, signals, reload.</summary>
-public class DaemonTests
+public partial class DaemonTests
 {
     private DirectoryInfo _dir = null!;
     private string _conf = null!;

@@ -69,6 +69,7 @@ public static class MessagingSettingsFactory
         ExecutorThreadPoolSize = config.Get(MessagingOptions.ExecutorThreadPoolSize),
         GracefulShutdownTimeout = TimeSpan.FromSeconds(Math.Max(0, config.Get(ServiceOptions.GracefulShutdownTimeout))),
         RpcResponseTimeout = TimeSpan.FromSeconds(config.Get(MessagingOptions.RpcResponseTimeout)),
+        MaxMessageBytes = config.Get(MessagingOptions.RabbitMaxMessageSize),
     };
 
     public static RpcClientSettings RpcClient(NovaConfig config) => new()
