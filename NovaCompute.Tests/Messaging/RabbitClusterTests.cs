@@ -53,9 +53,11 @@ public partial class RabbitClusterTests
             [oslo_messaging_rabbit]
             rabbit_quorum_queue = true
             rabbit_quorum_delivery_limit = 3
-            rabbit_quorum_max_memory_length = 1000
-            rabbit_quorum_max_memory_bytes = 10485760
+            rabbit_quroum_max_memory_length = 1000
+            rabbit_quroum_max_memory_bytes = 10485760
             """);
+        // Spelled as oslo.messaging 14 spells them (impl_rabbit.py: rabbit_quroum_max_memory_*);
+        // the later spelling "rabbit_quorum_…" is an unknown option there, and a warning here.
         using var daemon = DaemonProcess.Start(["--config-file", conf]);
         await daemon.WaitForLineAsync("Service ready", TimeSpan.FromSeconds(90));
 
@@ -85,24 +87,21 @@ public partial class RabbitClusterTests
         Assert.That(second, Is.Not.EqualTo(first));
         await load.WaitForAnswersAsync(load.Answered + 20, TimeSpan.FromSeconds(60));
 
-        // 2. Then another: one node of three is left, the quorum queue has no majority (calls time out as oslo expects).
-        var remaining = RabbitCluster.Nodes.Select(n => n.Name).Except([first, second]).Single();
+        // 2. Then another: one node of three is left and the quorum queues have no majority, so
+        // calls time out (as oslo's client expects) until a second node is back.
         consumingBefore = daemon.Count("consuming again");
-        stoppedAt = watch.Elapsed;
         await RabbitCluster.StopNodeAsync(second);
-        await Eventually.Until(() => daemon.Count("consuming again") > consumingBefore, TimeSpan.FromSeconds(60),
-            () => $"the daemon to consume again after {second} stopped:\n{daemon.Output}");
-        var secondRecovery = watch.Elapsed - stoppedAt;
-        Assert.That(CurrentConsumeNode(daemon), Is.EqualTo(remaining));
-        await Task.Delay(TimeSpan.FromSeconds(5));
+        await Task.Delay(TimeSpan.FromSeconds(10));
 
-        // 3. Both back: calls are answered again.
+        // 3. Both back: the daemon consumes again by itself and calls are answered again.
         var restartedAt = watch.Elapsed;
         await RabbitCluster.StartNodeAsync(first);
         await RabbitCluster.StartNodeAsync(second);
         var answeredAtRestart = load.Answered;
-        await load.WaitForAnswersAsync(answeredAtRestart + 20, TimeSpan.FromSeconds(90));
+        await load.WaitForAnswersAsync(answeredAtRestart + 20, TimeSpan.FromSeconds(120));
         var answeringAgain = watch.Elapsed - restartedAt;
+        await Eventually.Until(() => daemon.Count("consuming again") > consumingBefore, TimeSpan.FromSeconds(60),
+            () => $"the daemon to consume again after the nodes returned:\n{daemon.Output}");
 
         var report = await load.FinishAsync();
         var beats = await ReportCountAsync(host) - beatsBefore;
@@ -110,7 +109,7 @@ public partial class RabbitClusterTests
         var figures = string.Create(CultureInfo.InvariantCulture,
             $"calls sent {report.GetProperty("sent")}, answered {report.GetProperty("answered")}, timed out {report.GetProperty("timeouts")}, " +
             $"other errors {string.Join(", ", errors.Select(e => $"{e.Key} {e.Value}"))}; consuming again {firstRecovery.TotalSeconds:0.0} s after " +
-            $"{first} stopped, {secondRecovery.TotalSeconds:0.0} s after {second} stopped; answering {answeringAgain.TotalSeconds:0.0} s after both " +
+            $"{first} stopped; answering {answeringAgain.TotalSeconds:0.0} s after {first} and {second} " +
             $"restarted; {beats} heartbeats in {watch.Elapsed.TotalSeconds:0} s");
         TestContext.Out.WriteLine(figures);
 

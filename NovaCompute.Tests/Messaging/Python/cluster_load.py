@@ -45,7 +45,11 @@ def main():
 
     conf = cfg.ConfigOpts()
     conf.register_opts(metrics.oslo_messaging_metrics, group="oslo_messaging_metrics")
-    conf([], project="cluster-load", default_config_files=[])
+    # As deployed beside a daemon with quorum queues: the client declares the same (durable) exchange.
+    import tempfile
+    with tempfile.NamedTemporaryFile("w", suffix=".conf", delete=False) as f:
+        f.write("[oslo_messaging_rabbit]\nrabbit_quorum_queue = true\n")
+    conf(["--config-file", f.name], project="cluster-load", default_config_files=[])
     oslo_messaging.set_transport_defaults("nova")
     transport = oslo_messaging.get_rpc_transport(conf, url=args.url)
     target = oslo_messaging.Target(topic=args.topic, server=args.server, namespace="baseapi", version="1.0")
