@@ -11,6 +11,7 @@ using NovaCompute.Messaging;
 using NovaCompute.Messaging.Rpc;
 using NovaCompute.Objects;
 using NovaCompute.ServiceGroup;
+using NovaCompute.Simulation;
 using NovaCompute.Systemd;
 using Serilog;
 using Serilog.Extensions.Logging;
@@ -24,8 +25,20 @@ namespace NovaCompute;
 /// </summary>
 public static partial class Daemon
 {
-    public static async Task<int> RunAsync(ConfigArguments arguments, CancellationToken cancellationToken)
+    /// <param name="simulation">
+    /// <c>nova-compute simulate</c>: run that many computes in this process instead of one
+    /// (same configuration, same start and stop, one READY=1 once all serve).
+    /// </param>
+    public static async Task<int> RunAsync(ConfigArguments arguments, CancellationToken cancellationToken, SimulationSettings? simulation = null)
     {
+        if (simulation?.Validate() is { Count: > 0 } simulationErrors)
+        {
+            foreach (var error in simulationErrors)
+            {
+                await Console.Error.WriteLineAsync("nova-compute: error: " + error);
+            }
+            return ExitCodes.Usage;
+        }
         // 1. config.parse_args: every problem reported at once, before anything is touched.
         var loader = new ConfigLoader(OptionCatalog.All);
         var loaded = loader.Load(arguments);
@@ -69,7 +82,7 @@ public static partial class Daemon
             ObjectRegistry.RegisterAll();
             // 4. Service.create(binary='nova-compute', topic='compute')
             var identity = new ServiceIdentity(config.Get(ServiceOptions.Host)!, ServiceIdentity.ComputeBinary, ServiceIdentity.ComputeTopic);
-            using var host = BuildHost(config, loader, identity, logging);
+            using var host = BuildHost(config, loader, identity, logging, simulation);
 
             // 5. serve, 6. wait
             if (config.Get(ServiceOptions.LogOptions))
@@ -110,7 +123,8 @@ public static partial class Daemon
         }
     }
 
-    internal static IHost BuildHost(NovaConfig config, ConfigLoader loader, ServiceIdentity identity, NovaLogging logging)
+    internal static IHost BuildHost(NovaConfig config, ConfigLoader loader, ServiceIdentity identity, NovaLogging logging,
+        SimulationSettings? simulation = null)
     {
         var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings
         {
@@ -121,7 +135,14 @@ public static partial class Daemon
         // Serilog's alone (debug, default_log_levels). dispose: false because the logger outlives
         // the host: RunAsync's caller disposes (flushes) it after the host has logged its last line.
         builder.Services.AddSerilog(logging.Logger, dispose: false);
-        builder.Services.AddNovaCompute(config, loader, identity);
+        if (simulation is null)
+        {
+            builder.Services.AddNovaCompute(config, loader, identity);
+        }
+        else
+        {
+            builder.Services.AddComputeSimulation(config, loader, identity, simulation);
+        }
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IReloadable>(new LoggingReloadable(logging)));
         return builder.Build();
     }
@@ -131,6 +152,46 @@ public static partial class Daemon
     /// in registration order and stops them in reverse). <c>TryAdd</c> lets tests swap a piece.
     /// </summary>
     public static IServiceCollection AddNovaCompute(this IServiceCollection services, NovaConfig config, ConfigLoader loader, ServiceIdentity identity)
+    {
+        services.AddProcessLifetime(config, loader, identity);
+
+        services.AddComputeManager(config);
+        // nova's Service.start order (NovaService documents it): init_host, then schema migration
+        // and the heartbeat writer (whose start registers the service record), pre_start_hook,
+        // the RPC server, post_start_hook, the periodic tasks. Stop runs in reverse.
+        services.AddHostedService<NovaService>();
+        services.AddServiceGroup(config);
+        services.AddHostedService<PreStartHookService>();
+
+        // The RPC listener: topic exchange, compute and compute.<host> queues, the fanout queue,
+        // consumers subscribed before READY=1, between pre_start_hook and post_start_hook as nova.
+        services.AddRabbitTransport(MessagingSettingsFactory.Rabbit(config));
+        services.AddRpcServer(MessagingSettingsFactory.RpcServer(config, identity.Topic), serviceName: identity.Topic,
+            rpcPingEnabled: config.Get(MessagingOptions.RpcPingEnabled));
+        services.AddBrokerStatus();
+
+        services.AddHostedService<PostStartHookService>();
+        services.AddPeriodicTasks();
+        // Last: listening before READY=1, stopped (drained) first.
+        services.AddComputeApi(config);
+        return services;
+    }
+
+    /// <summary>The broker's piece of the status line and status document.</summary>
+    internal static IServiceCollection AddBrokerStatus(this IServiceCollection services)
+    {
+        services.TryAddSingleton<BrokerStatusReporter>();
+        services.TryAddSingleton<IBrokerConnectionStatus>(sp => sp.GetRequiredService<BrokerStatusReporter>());
+        services.AddHostedService(sp => sp.GetRequiredService<BrokerStatusReporter>());
+        return services;
+    }
+
+    /// <summary>
+    /// What any run of the daemon has, whatever it serves: configuration and SIGHUP, the host's
+    /// stop timeout, the signal lifetime, systemd notification and watchdog (started first, so
+    /// the watchdog runs while the rest starts and READY=1 is sent once all have).
+    /// </summary>
+    internal static IServiceCollection AddProcessLifetime(this IServiceCollection services, NovaConfig config, ConfigLoader loader, ServiceIdentity identity)
     {
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton(identity);
@@ -169,28 +230,6 @@ public static partial class Daemon
         services.TryAddSingleton<SystemdLifecycle>();
         services.AddHostedService(sp => sp.GetRequiredService<SystemdLifecycle>());
         services.AddHostedService<SystemdWatchdog>();
-
-        services.AddComputeManager(config);
-        // nova's Service.start order (NovaService documents it): init_host, then schema migration
-        // and the heartbeat writer (whose start registers the service record), pre_start_hook,
-        // the RPC server, post_start_hook, the periodic tasks. Stop runs in reverse.
-        services.AddHostedService<NovaService>();
-        services.AddServiceGroup(config);
-        services.AddHostedService<PreStartHookService>();
-
-        // The RPC listener: topic exchange, compute and compute.<host> queues, the fanout queue,
-        // consumers subscribed before READY=1, between pre_start_hook and post_start_hook as nova.
-        services.AddRabbitTransport(MessagingSettingsFactory.Rabbit(config));
-        services.AddRpcServer(MessagingSettingsFactory.RpcServer(config, identity.Topic), serviceName: identity.Topic,
-            rpcPingEnabled: config.Get(MessagingOptions.RpcPingEnabled));
-        services.TryAddSingleton<BrokerStatusReporter>();
-        services.TryAddSingleton<IBrokerConnectionStatus>(sp => sp.GetRequiredService<BrokerStatusReporter>());
-        services.AddHostedService(sp => sp.GetRequiredService<BrokerStatusReporter>());
-
-        services.AddHostedService<PostStartHookService>();
-        services.AddPeriodicTasks();
-        // Last: listening before READY=1, stopped (drained) first.
-        services.AddComputeApi(config);
         return services;
     }
 

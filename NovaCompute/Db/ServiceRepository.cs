@@ -28,6 +28,25 @@ internal interface IServiceRepository
     /// </summary>
     Task<HeartbeatStamp?> ReportStateAsync(int id, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// One heartbeat for each of <paramref name="ids"/> (what <see cref="ReportStateAsync"/> does
+    /// for one), stamps by id; an id missing from the answer has no live row any more. A store
+    /// that cannot write many rows at once (the conductor: nova's <c>Service.save</c> is one
+    /// object call per service) reports them one by one.
+    /// </summary>
+    async Task<IReadOnlyDictionary<int, HeartbeatStamp>> ReportStatesAsync(IReadOnlyList<int> ids, CancellationToken cancellationToken)
+    {
+        var stamps = new Dictionary<int, HeartbeatStamp>(ids.Count);
+        foreach (var id in ids)
+        {
+            if (await ReportStateAsync(id, cancellationToken).ConfigureAwait(false) is { } stamp)
+            {
+                stamps[id] = stamp;
+            }
+        }
+        return stamps;
+    }
+
     /// <summary>Live rows ordered by id, optionally filtered (exact match), with the database's clock.</summary>
     Task<ServiceListing> ListAsync(string? host, string? binary, CancellationToken cancellationToken);
 
@@ -153,6 +172,43 @@ internal sealed class ServiceRepository(IDbConnectionFactory factory) : IService
         return await SingleRow.QueryAsync(connection, new CommandDefinition(Sqlite ? ReportStateSqlite : ReportStatePostgreSql, new { id },
             cancellationToken: cancellationToken), static reader => new HeartbeatStamp(reader.GetInt32(0),
                 ServiceRecord.ReadTimestamp(reader, 1)!.Value, ServiceRecord.ReadTimestamp(reader, 2)!.Value)).ConfigureAwait(false);
+    }
+
+    // A heartbeat round of many services in one statement: the cost of a round is one round trip,
+    // not one per service. PostgreSQL takes the ids as one array parameter (= ANY), SQLite as a
+    // JSON array (json_each), so the statement text is the same for every batch size.
+    private const string ReportStatesSqlite = $"""
+        UPDATE services SET report_count = report_count + 1, last_seen_up = {Schema.SqliteNow}, updated_at = {Schema.SqliteNow}
+        WHERE id IN (SELECT value FROM json_each(@ids)) AND deleted = 0
+        RETURNING id, report_count, last_seen_up, updated_at
+        """;
+
+    private const string ReportStatesPostgreSql = $"""
+        UPDATE services SET report_count = report_count + 1, last_seen_up = {Schema.PostgreSqlNow}, updated_at = {Schema.PostgreSqlNow}
+        WHERE id = ANY(@ids) AND deleted = 0
+        RETURNING id, report_count, last_seen_up, updated_at
+        """;
+
+    public async Task<IReadOnlyDictionary<int, HeartbeatStamp>> ReportStatesAsync(IReadOnlyList<int> ids, CancellationToken cancellationToken)
+    {
+        var stamps = new Dictionary<int, HeartbeatStamp>(ids.Count);
+        if (ids.Count == 0)
+        {
+            return stamps;
+        }
+        object parameters = Sqlite
+            ? new { ids = "[" + string.Join(",", ids.Select(id => id.ToString(System.Globalization.CultureInfo.InvariantCulture))) + "]" }
+            : new { ids = ids.ToArray() };
+        await using var connection = await factory.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var reader = await connection.ExecuteReaderAsync(new CommandDefinition(
+            Sqlite ? ReportStatesSqlite : ReportStatesPostgreSql, parameters,
+            cancellationToken: cancellationToken)).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            stamps[reader.GetInt32(0)] = new HeartbeatStamp(reader.GetInt32(1), ServiceRecord.ReadTimestamp(reader, 2)!.Value,
+                ServiceRecord.ReadTimestamp(reader, 3)!.Value);
+        }
+        return stamps;
     }
 
     // The clock comes from the same statement as the rows (a one-row derived table joined to the

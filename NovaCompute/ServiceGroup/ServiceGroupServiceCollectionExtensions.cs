@@ -18,6 +18,22 @@ public static class ServiceGroupServiceCollectionExtensions
     /// </summary>
     public static IServiceCollection AddServiceGroup(this IServiceCollection services, NovaConfig config)
     {
+        services.AddServiceGroupStore(config);
+        services.TryAddSingleton<ServiceStatusQuery>();
+        services.TryAddSingleton<HeartbeatWriter>();
+        services.TryAddSingleton<IHeartbeatHealth>(sp => sp.GetRequiredService<HeartbeatWriter>());
+        services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<HeartbeatWriter>());
+        services.AddSingleton<Systemd.IWatchdogCheck>(sp => sp.GetRequiredService<HeartbeatWriter>());
+        return services;
+    }
+
+    /// <summary>
+    /// What registering and reporting need, whoever reports (one <see cref="HeartbeatWriter"/> or a
+    /// <see cref="SharedHeartbeat"/> for many): the database with its start-up migration (a hosted
+    /// service), the service group's settings and the registration settings.
+    /// </summary>
+    public static IServiceCollection AddServiceGroupStore(this IServiceCollection services, NovaConfig config)
+    {
         services.AddServiceDatabase(config);
         services.TryAddSingleton(new DatabaseStartupSettings(
             config.Get(DatabaseOptions.MaxRetries), config.Get(DatabaseOptions.RetryInterval)));
@@ -31,11 +47,6 @@ public static class ServiceGroupServiceCollectionExtensions
         });
         services.TryAddSingleton(Zones(config));
         services.TryAddSingleton<ServiceRegistrar>();
-        services.TryAddSingleton<ServiceStatusQuery>();
-        services.TryAddSingleton<HeartbeatWriter>();
-        services.TryAddSingleton<IHeartbeatHealth>(sp => sp.GetRequiredService<HeartbeatWriter>());
-        services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<HeartbeatWriter>());
-        services.AddSingleton<Systemd.IWatchdogCheck>(sp => sp.GetRequiredService<HeartbeatWriter>());
         return services;
     }
 

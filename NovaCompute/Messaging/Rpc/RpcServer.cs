@@ -30,6 +30,7 @@ public sealed class RpcServer : IHostedService, IAsyncDisposable, Systemd.IWatch
     private readonly CancellationTokenSource _abandon = new();
     private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly List<QueueConsumer> _consumers = [];
+    private readonly RpcChannelPool? _sharedChannels;
     private IChannel? _channel;
     private int _inFlight;
     private int _waitingForWorker;
@@ -37,7 +38,9 @@ public sealed class RpcServer : IHostedService, IAsyncDisposable, Systemd.IWatch
     private volatile bool _stopping;
     private int _state; // 0 new, 1 started, 2 stopped
 
-    public RpcServer(RabbitTransport transport, RpcServerSettings settings, RpcDispatcher dispatcher, ILogger<RpcServer> logger, TimeProvider? time = null)
+    /// <param name="sharedChannels">When given, the server consumes on a channel shared with other servers of this process and leaves it open on stop.</param>
+    public RpcServer(RabbitTransport transport, RpcServerSettings settings, RpcDispatcher dispatcher, ILogger<RpcServer> logger, TimeProvider? time = null,
+        RpcChannelPool? sharedChannels = null)
     {
         var errors = settings.Validate();
         if (errors.Count > 0)
@@ -45,6 +48,7 @@ public sealed class RpcServer : IHostedService, IAsyncDisposable, Systemd.IWatch
             throw new ArgumentException(string.Join(Environment.NewLine, errors), nameof(settings));
         }
         _transport = transport;
+        _sharedChannels = sharedChannels;
         _settings = settings;
         _dispatcher = dispatcher;
         _logger = logger;
@@ -104,10 +108,18 @@ public sealed class RpcServer : IHostedService, IAsyncDisposable, Systemd.IWatch
         {
             return;
         }
-        var connection = await _transport.ConsumeConnection.GetAsync(cancellationToken).ConfigureAwait(false);
-        var channel = await connection.CreateChannelAsync(
-            new CreateChannelOptions(publisherConfirmationsEnabled: false, publisherConfirmationTrackingEnabled: false, consumerDispatchConcurrency: 1),
-            cancellationToken).ConfigureAwait(false);
+        IChannel channel;
+        if (_sharedChannels is not null)
+        {
+            channel = await _sharedChannels.RentAsync(cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            var connection = await _transport.ConsumeConnection.GetAsync(cancellationToken).ConfigureAwait(false);
+            channel = await connection.CreateChannelAsync(
+                new CreateChannelOptions(publisherConfirmationsEnabled: false, publisherConfirmationTrackingEnabled: false, consumerDispatchConcurrency: 1),
+                cancellationToken).ConfigureAwait(false);
+        }
         _channel = channel;
 
         var rabbit = _transport.Settings;
@@ -204,7 +216,10 @@ public sealed class RpcServer : IHostedService, IAsyncDisposable, Systemd.IWatch
         {
             // oslo deletes the fanout queue when the listener closes; its x-expires is only the fallback.
             await channel.QueueDeleteAsync(FanoutQueue, ifUnused: false, ifEmpty: false, cancellationToken: CancellationToken.None).ConfigureAwait(false);
-            await channel.CloseAsync(CancellationToken.None).ConfigureAwait(false);
+            if (_sharedChannels is null)
+            {
+                await channel.CloseAsync(CancellationToken.None).ConfigureAwait(false);
+            }
         }
         catch (Exception ex) when (ex is AlreadyClosedException or OperationInterruptedException or IOException or TimeoutException)
         {
@@ -219,7 +234,7 @@ public sealed class RpcServer : IHostedService, IAsyncDisposable, Systemd.IWatch
         {
             await StopAsync(CancellationToken.None).ConfigureAwait(false);
         }
-        if (_channel is { } channel)
+        if (_channel is { } channel && _sharedChannels is null)
         {
             await channel.DisposeAsync().ConfigureAwait(false);
         }
