@@ -61,6 +61,7 @@ internal sealed class SharedHeartbeat : BackgroundService, IHeartbeatHealth, Sys
     private DateTimeOffset? _lastSuccess;
     private DateTimeOffset? _loopProgress;
     private int _consecutiveFailures;
+    private string? _lastFailure;
     private int _disconnected;
     private long _rowsWritten;
     private long _statements;
@@ -111,6 +112,8 @@ internal sealed class SharedHeartbeat : BackgroundService, IHeartbeatHealth, Sys
     }
 
     public int ConsecutiveFailures => Volatile.Read(ref _consecutiveFailures);
+
+    public string? LastFailure => Volatile.Read(ref _lastFailure);
 
     public bool IsOverdue
     {
@@ -300,17 +303,19 @@ internal sealed class SharedHeartbeat : BackgroundService, IHeartbeatHealth, Sys
         }
         catch (Exception ex) when (IsDatabaseTrouble(ex))
         {
-            Interlocked.Increment(ref _consecutiveFailures);
+            var cause = ex is OperationCanceledException or TimeoutException
+                ? $"the database did not answer within {timeout.TotalSeconds:0.###} seconds"
+                : DatabaseError.Describe(ex, _database);
+            Failed(cause);
+            Log.HeartbeatFailureDetail(_logger, ex);
             if (Interlocked.Exchange(ref _disconnected, 1) == 0)
             {
-                Log.LostConnection(_logger, ex is OperationCanceledException
-                    ? new TimeoutException($"The database did not answer within {timeout.TotalSeconds:0.###} seconds.", ex)
-                    : ex);
+                Log.LostConnection(_logger, cause);
             }
         }
         catch (Exception ex)
         {
-            Interlocked.Increment(ref _consecutiveFailures);
+            Failed(ex.Message);
             Volatile.Write(ref _disconnected, 1);
             Log.UnexpectedError(_logger, ex);
         }
@@ -345,10 +350,17 @@ internal sealed class SharedHeartbeat : BackgroundService, IHeartbeatHealth, Sys
             _lastSuccess = _time.GetUtcNow();
         }
         Volatile.Write(ref _consecutiveFailures, 0);
+        Volatile.Write(ref _lastFailure, null);
         if (Interlocked.Exchange(ref _disconnected, 0) == 1)
         {
             Log.Recovered(_logger);
         }
+    }
+
+    private void Failed(string cause)
+    {
+        Volatile.Write(ref _lastFailure, cause);
+        Interlocked.Increment(ref _consecutiveFailures);
     }
 
     private static bool IsDatabaseTrouble(Exception ex) =>
