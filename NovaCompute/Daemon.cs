@@ -10,6 +10,7 @@ using NovaCompute.Logging;
 using NovaCompute.Messaging;
 using NovaCompute.Messaging.Rpc;
 using NovaCompute.Objects;
+using NovaCompute.Reports;
 using NovaCompute.ServiceGroup;
 using NovaCompute.Systemd;
 using Serilog;
@@ -149,8 +150,20 @@ public static partial class Daemon
                 // A little past the host's own timeout, so the host can log what it abandoned first.
                 GracefulShutdownTimeout = timeout > 0 ? TimeSpan.FromSeconds(timeout + 5) : null,
                 OnReload = ct => lifecycle.ReloadAsync(reloader.ReloadAsync, ct),
+                // oslo: a file_event_handler replaces the signal trigger.
+                OnReport = string.IsNullOrEmpty(config.Get(ReportOptions.FileEventHandler))
+                    ? sp.GetRequiredService<GuruMeditation>().WriteAsync
+                    : null,
             };
         });
+        services.TryAddSingleton<GuruMeditation>();
+        if (config.Get(ReportOptions.FileEventHandler) is { Length: > 0 } reportTrigger)
+        {
+            services.AddHostedService(sp => new GuruMeditationFileWatcher(reportTrigger,
+                TimeSpan.FromSeconds(Math.Max(1, config.Get(ReportOptions.FileEventHandlerInterval))),
+                sp.GetRequiredService<GuruMeditation>(), sp.GetRequiredService<TimeProvider>(),
+                sp.GetRequiredService<ILogger<GuruMeditationFileWatcher>>()));
+        }
         // The host registers ConsoleLifetime itself; ours replaces it (SIGHUP must not terminate).
         services.RemoveAll<IHostLifetime>();
         services.AddSingleton<IHostLifetime, SignalLifetime>();
