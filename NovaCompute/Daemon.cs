@@ -40,7 +40,7 @@ public static partial class Daemon
         {
             foreach (var problem in problems)
             {
-                await Console.Error.WriteLineAsync("nova-compute: configuration error: " + problem);
+                await Console.Error.WriteLineAsync("nova-compute: configuration error: " + Logging.LogText.Escape(problem));
             }
             return ExitCodes.Config;
         }
@@ -59,9 +59,9 @@ public static partial class Daemon
         using var loggingLifetime = logging;
         using var loggerFactory = new SerilogLoggerFactory(logging.Logger);
         var log = loggerFactory.CreateLogger("NovaCompute.Daemon");
-        foreach (var warning in loaded.Warnings)
+        foreach (var warning in ConfigReport.Capped(loaded.Warnings))
         {
-            Log.ConfigWarning(log, warning.ToString());
+            Log.ConfigWarning(log, warning);
         }
 
         try

@@ -1,4 +1,5 @@
 using NovaCompute.Logging;
+using NovaCompute.Tests.Support;
 using Serilog.Events;
 
 namespace NovaCompute.Tests.Logging;
@@ -429,6 +430,19 @@ public class OsloFormatterTests
         Assert.That(lines.Skip(1), Has.All.StartWith("2024-05-14 09:12:44.106 17908 ERROR nova.service "));
         Assert.That(string.Join("\n", lines), Does.Not.Contain('\0').And.Not.Contain('\u001b'));
         Assert.That(lines, Has.Some.EndWith("CRITICAL nova.forged [-] FORGED\\x00\\x1b"));
+    }
+
+    [Test]
+    public void Format_ExceptionFromTheDaemon_NamesNoBuildMachineSourcePath()
+    {
+        var thrown = Assert.Throws<NovaCompute.Messaging.InvalidTransportUrlException>(() => NovaCompute.Messaging.TransportUrl.Parse("no-scheme"))!;
+        var logEvent = LogEvents.Make(LogEventLevel.Error, "Failed", exception: thrown);
+
+        var text = Format(logEvent);
+
+        Assert.That(text, Does.Contain("NovaCompute.Messaging.TransportUrl.Parse"), "the stack is still there");
+        Assert.That(text, Does.Contain(" in /_/NovaCompute/Messaging/TransportUrl.cs:line "));
+        Assert.That(text, Does.Not.Contain(Path.Combine(TestServices.RepositoryRoot, "NovaCompute") + "/"), "(the test's own frames may keep theirs)");
     }
 
     private sealed class CustomEmptyException : Exception

@@ -219,9 +219,12 @@ internal sealed class HeartbeatWriter : BackgroundService, IHeartbeatHealth, Sys
             if (!_disconnected)
             {
                 _disconnected = true;
-                Log.LostConnection(_logger, ex is OperationCanceledException
+                var cause = ex is OperationCanceledException
                     ? new TimeoutException($"The database did not answer within {timeout.TotalSeconds:0.###} seconds.", ex)
-                    : ex);
+                    : ex;
+                // nova logs this warning without a traceback: one line with the cause, the stack at DEBUG.
+                Log.LostConnection(_logger, OneLine(cause));
+                Log.LostConnectionDetail(_logger, cause);
             }
         }
         catch (Exception ex)
@@ -291,6 +294,15 @@ internal sealed class HeartbeatWriter : BackgroundService, IHeartbeatHealth, Sys
     {
         ReportStatus("failed");
         Interlocked.Increment(ref _consecutiveFailures);
+    }
+
+    /// <summary><c>Type: first line of the message</c>, as oslo's error summary prints an exception.</summary>
+    private static string OneLine(Exception exception)
+    {
+        var message = exception.Message.AsSpan();
+        var newline = message.IndexOfAny('\r', '\n');
+        var first = (newline < 0 ? message : message[..newline]).Trim();
+        return first.Length == 0 ? exception.GetType().FullName! : $"{exception.GetType().FullName}: {first}";
     }
 
     private static bool IsDatabaseTrouble(Exception ex) =>
