@@ -101,6 +101,27 @@ public partial class GuruMeditationProcessTests
         Assert.That(await daemon.WaitForExitAsync(), Is.EqualTo(0), daemon.Output);
     }
 
+    [Test]
+    public async Task FileEventHandler_Touched_WritesTheReportAndSigUsr2IsIgnoredNotFatal()
+    {
+        var trigger = Path.Combine(_dir.FullName, "gmr-trigger");
+        File.WriteAllText(trigger, "");
+        File.SetLastWriteTimeUtc(trigger, DateTime.UtcNow.AddMinutes(-1));
+        using var daemon = Start(reports: $"file_event_handler = {trigger}\nfile_event_handler_interval = 1");
+        await daemon.WaitForLineAsync("Service ready");
+
+        daemon.Signal(DaemonProcess.SIGUSR2);
+        await daemon.WaitForLineAsync("Caught SIGUSR2, ignored");
+        Assert.That(daemon.Lines, Has.None.EqualTo(Headings[0]), "oslo: the file replaces the signal trigger");
+
+        File.SetLastWriteTimeUtc(trigger, DateTime.UtcNow.AddSeconds(1));
+        await daemon.WaitForLineAsync("Guru Meditation Report written to stderr");
+        Assert.That(daemon.Lines, Has.Some.EqualTo(Headings[0]));
+
+        daemon.Signal(DaemonProcess.SIGTERM);
+        Assert.That(await daemon.WaitForExitAsync(), Is.EqualTo(0), daemon.Output);
+    }
+
     [GeneratedRegex(@"\nlast_success = (\S+)\n")]
     private static partial Regex LastSuccess();
 }
