@@ -52,6 +52,8 @@ public partial class GuruMeditationProcessTests
         await daemon.WaitForLineAsync("Service ready");
         daemon.Signal(DaemonProcess.SIGUSR2);
         await daemon.WaitForLineAsync("Guru Meditation Report written to stderr");
+        // The log line comes on stdout, the report on stderr: two pipes, read independently.
+        await daemon.WaitForLineAsync("since = ");
 
         var lines = daemon.Lines;
         var at = Headings.Select(h => lines.ToList().IndexOf(h)).ToList();
