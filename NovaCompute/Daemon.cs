@@ -10,6 +10,7 @@ using NovaCompute.Logging;
 using NovaCompute.Messaging;
 using NovaCompute.Messaging.Rpc;
 using NovaCompute.Objects;
+using NovaCompute.Reports;
 using NovaCompute.ServiceGroup;
 using NovaCompute.Simulation;
 using NovaCompute.Systemd;
@@ -52,7 +53,7 @@ public static partial class Daemon
         {
             foreach (var problem in problems)
             {
-                await Console.Error.WriteLineAsync("nova-compute: configuration error: " + problem);
+                await Console.Error.WriteLineAsync("nova-compute: configuration error: " + Logging.LogText.Escape(problem));
             }
             return ExitCodes.Config;
         }
@@ -71,9 +72,9 @@ public static partial class Daemon
         using var loggingLifetime = logging;
         using var loggerFactory = new SerilogLoggerFactory(logging.Logger);
         var log = loggerFactory.CreateLogger("NovaCompute.Daemon");
-        foreach (var warning in loaded.Warnings)
+        foreach (var warning in ConfigReport.Capped(loaded.Warnings))
         {
-            Log.ConfigWarning(log, warning.ToString());
+            Log.ConfigWarning(log, warning);
         }
 
         try
@@ -217,8 +218,20 @@ public static partial class Daemon
                 // A little past the host's own timeout, so the host can log what it abandoned first.
                 GracefulShutdownTimeout = timeout > 0 ? TimeSpan.FromSeconds(timeout + 5) : null,
                 OnReload = ct => lifecycle.ReloadAsync(reloader.ReloadAsync, ct),
+                // oslo: a file_event_handler replaces the signal trigger.
+                OnReport = string.IsNullOrEmpty(config.Get(ReportOptions.FileEventHandler))
+                    ? sp.GetRequiredService<GuruMeditation>().WriteAsync
+                    : null,
             };
         });
+        services.TryAddSingleton<GuruMeditation>();
+        if (config.Get(ReportOptions.FileEventHandler) is { Length: > 0 } reportTrigger)
+        {
+            services.AddHostedService(sp => new GuruMeditationFileWatcher(reportTrigger,
+                TimeSpan.FromSeconds(Math.Max(1, config.Get(ReportOptions.FileEventHandlerInterval))),
+                sp.GetRequiredService<GuruMeditation>(), sp.GetRequiredService<TimeProvider>(),
+                sp.GetRequiredService<ILogger<GuruMeditationFileWatcher>>()));
+        }
         // The host registers ConsoleLifetime itself; ours replaces it (SIGHUP must not terminate).
         services.RemoveAll<IHostLifetime>();
         services.AddSingleton<IHostLifetime, SignalLifetime>();

@@ -51,7 +51,7 @@ public static class ConfigCommands
     public static NovaConfig? Load(ConfigArguments arguments, TextWriter errors, bool daemonChecks = false)
     {
         var result = new ConfigLoader(OptionCatalog.All).Load(arguments);
-        foreach (var warning in result.Warnings)
+        foreach (var warning in ConfigReport.Capped(result.Warnings))
         {
             errors.WriteLine("nova-compute: warning: " + warning);
         }
@@ -64,7 +64,7 @@ public static class ConfigCommands
         {
             foreach (var problem in problems)
             {
-                errors.WriteLine("nova-compute: configuration error: " + problem);
+                errors.WriteLine("nova-compute: configuration error: " + Logging.LogText.Escape(problem));
             }
             return null;
         }

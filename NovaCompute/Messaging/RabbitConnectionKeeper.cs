@@ -59,7 +59,10 @@ public sealed class RabbitConnectionKeeper : IAsyncDisposable
         try
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            return _connection ??= await ConnectWithRetryAsync(cancellationToken).ConfigureAwait(false);
+            // The connection outlives the call that happens to open it: its recovery loop and event
+            // handlers must not capture that call's ExecutionContext (its logging scope), or every
+            // reconnect line minutes later carries that request's id and user.
+            return _connection ??= await ExecutionContextFree.Run(() => ConnectWithRetryAsync(cancellationToken)).ConfigureAwait(false);
         }
         finally
         {
