@@ -3,7 +3,7 @@
 #   ./build.sh run       install what the daemon needs, build, run it in the foreground (state in ./var)
 #   ./build.sh test      install and start what the tests need, run every test
 #   ./build.sh publish   framework-dependent Release build in dist/nova-compute/
-#   ./build.sh bench     benchmarks
+#   ./build.sh bench [NAME...]   benchmarks (rpc, startup, servicegroup; all when none is named)
 #   ./build.sh install [--root DIR]    publish and install under /usr/lib/nova-compute with the systemd unit
 #   ./build.sh uninstall [--root DIR]  remove what install put there (keeps /etc/nova and /var/lib/nova)
 #   ./build.sh services  only install and start the test services (RabbitMQ, PostgreSQL, journald)
@@ -170,6 +170,9 @@ EOF
 
 cmd_bench() {
   services
+  # The RPC and start-up benchmarks measure the published daemon, as systemd would run it.
+  publish
+  export NOVA_COMPUTE_PUBLISHED="$here/dist/nova-compute/nova-compute"
   dotnet run -c Release --project NovaCompute.Bench/NovaCompute.Bench.csproj -- "$@"
 }
 
