@@ -28,7 +28,8 @@ namespace NovaCompute.Bench;
 /// Variables: NOVA_BENCH_RPC_SUBJECTS (comma list of daemon, floor, oslo, ours, baseline; default
 /// all but ours), NOVA_BENCH_RPC_BASELINE (another build's published nova-compute: the subject
 /// "baseline", for before/after ratios in one run), NOVA_BENCH_RPC_CONCURRENCIES (e.g. "1"),
-/// NOVA_BENCH_RPC_ROUNDS, NOVA_COMPUTE_PUBLISHED (the daemon to measure).
+/// NOVA_BENCH_RPC_ROUNDS, NOVA_COMPUTE_PUBLISHED (the daemon to measure). With NOVA_BENCH_RPC_ROLE=load
+/// it only drives a running daemon (see <see cref="DriveAsync"/>).
 /// </summary>
 internal sealed partial class RpcBenchmarks : IBenchmark
 {
@@ -57,6 +58,8 @@ internal sealed partial class RpcBenchmarks : IBenchmark
             case "floor":
                 await ServeFloorAsync(url);
                 return [];
+            case "load":
+                return await DriveAsync(url);
         }
 
         var wanted = (Environment.GetEnvironmentVariable("NOVA_BENCH_RPC_SUBJECTS") is { Length: > 0 } list ? list : "daemon,baseline,floor,oslo")
@@ -162,6 +165,26 @@ internal sealed partial class RpcBenchmarks : IBenchmark
         Annotate(results, "daemon", "RSS idle", "baseline", "<= 50 MiB");
         Annotate(results, "daemon", "RSS after load", "baseline", "<= 64 MiB");
         return results;
+    }
+
+    /// <summary>
+    /// For profiling with the runtime's own tools (dotnet-counters, dotnet-trace) attached to a
+    /// server: steady load on <c>compute.&lt;NOVA_BENCH_RPC_HOST&gt;</c> at NOVA_BENCH_RPC_CONCURRENCIES
+    /// (first value) for NOVA_BENCH_RPC_SECONDS, then the number of calls, so counters become per call.
+    /// </summary>
+    private static async Task<IReadOnlyList<BenchResult>> DriveAsync(string url)
+    {
+        var host = Environment.GetEnvironmentVariable(HostVariable) ?? throw new InvalidOperationException($"{HostVariable} names the daemon's host");
+        var concurrency = int.Parse((Environment.GetEnvironmentVariable("NOVA_BENCH_RPC_CONCURRENCIES") ?? "1").Split(',')[0], CultureInfo.InvariantCulture);
+        var seconds = double.Parse(Environment.GetEnvironmentVariable("NOVA_BENCH_RPC_SECONDS") ?? "20", CultureInfo.InvariantCulture);
+        var settings = new RabbitSettings { TransportUrl = TransportUrl.Parse(url), ConnectionNamePrefix = "nova-bench" };
+        await using var transport = new RabbitTransport(settings, NullLoggerFactory.Instance, TimeProvider.System);
+        await using var waiter = new RpcReplyWaiter(transport, NullLogger<RpcReplyWaiter>.Instance);
+        var client = new RpcClient(waiter, new RpcTarget { Topic = ServiceIdentity.ComputeTopic, Server = host, Namespace = "baseapi", Version = "1.0" }, timeout: TimeSpan.FromSeconds(60));
+        var (calls, elapsed, latencies) = await RunLoadAsync(i => client.CallAsync(NovaRequest.Context(), "ping", PingArgs(i)), concurrency, TimeSpan.FromSeconds(seconds));
+        latencies.Sort();
+        return [new BenchResult($"compute.{host} c={concurrency}", "calls", calls, "", Note: string.Create(CultureInfo.InvariantCulture,
+            $"{calls / elapsed.TotalSeconds:0} /s, p50 {Percentile(latencies, 0.5):0.000} ms, load {ProcFigures.LoadAverage():0.0}"))];
     }
 
     private static async Task<Subject> StartDaemonSubjectAsync(string name, string executable, string url, BenchEnvironment environment,
