@@ -226,7 +226,8 @@ internal sealed partial class RpcBenchmarks : IBenchmark
         var floorIndex = subjects.FindIndex(s => s.Name == "floor");
         foreach (var concurrency in concurrencies)
         {
-            var slice = TimeSpan.FromSeconds(concurrency == 1 ? 0.5 : 0.75);
+            // CPU times come in 10 ms ticks: a slice must hold enough calls for a per-round figure to mean something.
+            var slice = TimeSpan.FromSeconds(concurrency == 1 ? 1.0 : 0.75);
             var tallies = subjects.Select(_ => new Tally()).ToArray();
             var idle = new Tally();
             foreach (var subject in subjects)
