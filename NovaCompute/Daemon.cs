@@ -163,9 +163,6 @@ public static partial class Daemon
         services.AddHostedService(sp => sp.GetRequiredService<SystemdLifecycle>());
         services.AddHostedService<SystemdWatchdog>();
 
-        // The broker connections open while the database work below runs (nothing is declared or consumed yet).
-        services.AddHostedService<BrokerPreconnect>();
-
         services.AddComputeManager(config);
         // nova's Service.start order (NovaService documents it): init_host, then schema migration
         // and the heartbeat writer (whose start registers the service record), pre_start_hook,
