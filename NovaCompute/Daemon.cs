@@ -110,10 +110,10 @@ public static partial class Daemon
             ApplicationName = identity.Binary,
             DisableDefaults = true,
         });
-        builder.Logging.ClearProviders();
-        builder.Logging.SetMinimumLevel(Microsoft.Extensions.Logging.LogLevel.Trace);
-        // Disposed (flushed) by RunAsync's caller, after the host has logged its last line.
-        builder.Logging.AddSerilog(logging.Logger, dispose: false);
+        // Serilog.Extensions.Hosting: the host's ILoggerFactory becomes Serilog's, so levels are
+        // Serilog's alone (debug, default_log_levels). dispose: false because the logger outlives
+        // the host: RunAsync's caller disposes (flushes) it after the host has logged its last line.
+        builder.Services.AddSerilog(logging.Logger, dispose: false);
         builder.Services.AddNovaCompute(config, loader, identity);
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IReloadable>(new LoggingReloadable(logging)));
         return builder.Build();

@@ -38,15 +38,12 @@ public class LoggingSetupTests
         JournalSocketPath = journalSocket ?? Path.Combine(_directory, "no-journal.socket"),
     };
 
-    /// <summary>The host's wiring: Microsoft.Extensions.Logging with Serilog as the only provider.</summary>
+    /// <summary>The daemon's wiring (Daemon.BuildHost): Serilog.Extensions.Hosting makes Serilog the host's logger factory.</summary>
     private static ServiceProvider Host(NovaLogging logging)
     {
         var services = new ServiceCollection();
-        services.AddLogging(builder =>
-        {
-            builder.ClearProviders();
-            builder.AddSerilog(logging.Logger, dispose: false);
-        });
+        services.AddLogging();
+        services.AddSerilog(logging.Logger, dispose: false);
         return services.BuildServiceProvider();
     }
 

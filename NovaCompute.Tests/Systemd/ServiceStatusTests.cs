@@ -9,7 +9,7 @@ public class ServiceStatusTests
     public async Task Set_Components_SendsJoinedLineOnlyWhenChanged()
     {
         using var receiver = DatagramReceiver.BindPath();
-        using var notifier = new SystemdNotifier(receiver.Address);
+        var notifier = new SystemdNotifier(receiver.Address);
         var status = new ServiceStatus(notifier);
 
         status.Set("state", "Registered as node1");

@@ -9,7 +9,7 @@ public class SystemdNotifierTests
     public async Task Notify_PathSocket_SendsExactDatagram()
     {
         using var receiver = DatagramReceiver.BindPath();
-        using var notifier = new SystemdNotifier(receiver.Address);
+        var notifier = new SystemdNotifier(receiver.Address);
         Assert.That(notifier.IsEnabled, Is.True);
         Assert.That(notifier.Notify("READY=1"), Is.True);
         Assert.That(await receiver.ReceiveAsync(), Is.EqualTo("READY=1"));
@@ -19,7 +19,7 @@ public class SystemdNotifierTests
     public async Task Notify_AbstractSocket_SendsToAbstractName()
     {
         using var receiver = DatagramReceiver.BindAbstract();
-        using var notifier = new SystemdNotifier(receiver.Address);
+        var notifier = new SystemdNotifier(receiver.Address);
         notifier.Notify("STATUS=hello");
         notifier.Notify("RELOADING=1\nMONOTONIC_USEC=123");
         Assert.That(await receiver.ReceiveAsync(), Is.EqualTo("STATUS=hello"));
@@ -31,7 +31,7 @@ public class SystemdNotifierTests
     [TestCase("relative/path")]
     public void Notify_NoUsableSocket_IsDisabledAndSendsNothing(string? address)
     {
-        using var notifier = new SystemdNotifier(address);
+        var notifier = new SystemdNotifier(address);
         Assert.That(notifier.IsEnabled, Is.False);
         Assert.That(notifier.Notify("READY=1"), Is.False);
     }
@@ -41,7 +41,7 @@ public class SystemdNotifierTests
     {
         var receiver = DatagramReceiver.BindPath();
         var address = receiver.Address;
-        using var notifier = new SystemdNotifier(address);
+        var notifier = new SystemdNotifier(address);
         Assert.That(notifier.Notify("A=1"), Is.True);
         await receiver.ReceiveAsync();
         receiver.Dispose();
@@ -53,6 +53,24 @@ public class SystemdNotifierTests
         var buffer = new byte[16];
         Assert.That(System.Text.Encoding.UTF8.GetString(buffer, 0, socket.Receive(buffer)), Is.EqualTo("C=1"));
         Directory.Delete(Path.GetDirectoryName(address)!, recursive: true);
+    }
+
+    [Test]
+    public void Notify_AddressTooLongForSocket_ReportsFailureWithoutThrowing()
+    {
+        var notifier = new SystemdNotifier("/" + new string('x', 200));
+        Assert.That(notifier.IsEnabled, Is.True);
+        Assert.That(notifier.Notify("READY=1"), Is.False);
+    }
+
+    [Test]
+    public void Constructor_ExplicitSocket_LeavesProcessEnvironmentAsItWas()
+    {
+        // The daemon clears NOTIFY_SOCKET so that children never notify in its name; creating a
+        // notifier must not put it back.
+        Assert.That(Environment.GetEnvironmentVariable("NOTIFY_SOCKET"), Is.Null);
+        _ = new SystemdNotifier("/run/systemd/notify");
+        Assert.That(Environment.GetEnvironmentVariable("NOTIFY_SOCKET"), Is.Null);
     }
 
     [Test]

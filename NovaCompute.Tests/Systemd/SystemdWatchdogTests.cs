@@ -17,7 +17,7 @@ public class SystemdWatchdogTests
     public async Task Execute_HealthyThenWedgedThenHealthy_PetsOnlyWhileHealthy()
     {
         using var receiver = DatagramReceiver.BindPath();
-        using var notifier = new SystemdNotifier(receiver.Address);
+        var notifier = new SystemdNotifier(receiver.Address);
         var time = new FakeTimeProvider();
         var check = new SwitchableCheck();
         var logs = new CollectingLoggerProvider();
@@ -53,7 +53,7 @@ public class SystemdWatchdogTests
     public async Task Execute_NoWatchdogRequested_SendsNothing()
     {
         using var receiver = DatagramReceiver.BindPath();
-        using var notifier = new SystemdNotifier(receiver.Address);
+        var notifier = new SystemdNotifier(receiver.Address);
         using var watchdog = new SystemdWatchdog(new SystemdEnvironment(receiver.Address, null), notifier, [], new FakeTimeProvider(), new CollectingLoggerProvider().CreateLogger<SystemdWatchdog>());
         await watchdog.StartAsync(CancellationToken.None);
         await watchdog.ExecuteTask!;

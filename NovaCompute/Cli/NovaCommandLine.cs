@@ -82,7 +82,14 @@ public static class NovaCommandLine
             await Console.Error.WriteLineAsync("Try 'nova-compute --help' for usage.");
             return ExitCodes.Usage;
         }
-        return await result.InvokeAsync();
+        // The daemon's SignalLifetime owns SIGTERM and SIGINT (graceful stop, exit 0). System.CommandLine's
+        // termination handler (on by default since 2.0) would race it: it cancels the run and, when it
+        // wins, exits 143 in the middle of a start-up. The subcommands keep it (Ctrl-C cancels a query).
+        var invocation = new InvocationConfiguration
+        {
+            ProcessTerminationTimeout = result.CommandResult.Command is RootCommand ? null : TimeSpan.FromSeconds(2),
+        };
+        return await result.InvokeAsync(invocation);
     }
 
     /// <summary>

@@ -12,8 +12,8 @@ namespace NovaCompute.Logging;
 /// environment, and builds the Serilog logger the host uses through Microsoft.Extensions.Logging:
 /// <code>
 /// using var logging = LoggingSetup.CreateLogger(settings, LoggingEnvironment.FromProcess());
-/// builder.Logging.ClearProviders();
-/// builder.Logging.AddSerilog(logging.Logger, dispose: true);
+/// builder.Services.AddSerilog(logging.Logger, dispose: false);   // Serilog.Extensions.Hosting
+/// // after the host is disposed, logging.Dispose() flushes the host's last lines
 /// // SIGHUP: logging.Levels.Debug = newSettings.Debug;
 /// </code>
 /// Sinks, as oslo.log chooses handlers: a file for <c>log_file</c>/<c>log_dir</c>; stderr for
@@ -179,7 +179,7 @@ internal static class LoggingSetup
 /// <summary>The daemon's logger and its run-time controls; disposing flushes and closes every sink.</summary>
 internal sealed class NovaLogging(Logger logger, LogLevelController levels, IReadOnlyList<string> destinations) : IDisposable
 {
-    /// <summary>Hand to <c>AddSerilog(logger, dispose: true)</c>.</summary>
+    /// <summary>Hand to <c>AddSerilog(logger, dispose: false)</c>; this object's owner disposes it.</summary>
     public Logger Logger { get; } = logger;
 
     /// <summary>Root level (<c>Debug</c> follows the mutable <c>debug</c> option) and per-logger levels.</summary>

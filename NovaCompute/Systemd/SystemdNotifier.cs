@@ -1,6 +1,5 @@
 using System.Diagnostics;
-using System.Net.Sockets;
-using System.Text;
+using HostingSystemd = Microsoft.Extensions.Hosting.Systemd;
 
 namespace NovaCompute.Systemd;
 
@@ -10,69 +9,73 @@ public interface ISystemdNotifier
     /// <summary>True when the service manager asked for notifications (<c>NOTIFY_SOCKET</c> was set).</summary>
     bool IsEnabled { get; }
 
-    /// <summary>Sends one datagram of newline-separated assignments; false when it could not be sent.</summary>
+    /// <summary>Sends one datagram of newline-separated assignments; false when it could not be sent. Never throws.</summary>
     bool Notify(string state);
 }
 
 /// <summary>
-/// sd_notify over the <c>NOTIFY_SOCKET</c> datagram socket: an absolute path, or an abstract
-/// socket written with a leading <c>@</c>. One socket, reused; a failed send drops it so the next
-/// notification reconnects. See sd_notify(3).
+/// sd_notify over the <c>NOTIFY_SOCKET</c> datagram socket (an absolute path, or an abstract socket
+/// written with a leading <c>@</c>; see sd_notify(3)), sent by Microsoft.Extensions.Hosting.Systemd's
+/// <see cref="HostingSystemd.SystemdNotifier"/>. What it lacks stays here: it throws
+/// <see cref="System.Net.Sockets.SocketException"/> when nobody listens (a manager that went away, a
+/// socket replaced under us), and a notification must never throw into the daemon or turn a clean
+/// stop into a failure, so a failed send is reported as false. The library opens a socket per
+/// notification, so a listener that comes back is reached again without any reconnect logic.
 /// </summary>
-public sealed class SystemdNotifier : ISystemdNotifier, IDisposable
+public sealed class SystemdNotifier : ISystemdNotifier
 {
-    private readonly UnixDomainSocketEndPoint? _endpoint;
-    private readonly object _gate = new();
-    private Socket? _socket;
+    // The library's notifier takes its socket only from NOTIFY_SOCKET, read in its public
+    // constructor; the constructor taking a path is internal (runtime's
+    // src/libraries/Microsoft.Extensions.Hosting.Systemd/src/SystemdNotifier.cs). The daemon clears
+    // NOTIFY_SOCKET at start (SystemdEnvironment), so the variable is set for that one read.
+    private static readonly Lock EnvironmentGate = new();
+    private readonly HostingSystemd.SystemdNotifier? _transport;
 
     /// <summary>For the <c>NOTIFY_SOCKET</c> address (see <see cref="SystemdEnvironment"/>); null disables it.</summary>
     public SystemdNotifier(string? notifySocket)
     {
+        // sd_notify(3) accepts only these two forms; anything else (a relative path) is ignored, as systemd's own client does.
         if (!string.IsNullOrEmpty(notifySocket) && (notifySocket[0] == '/' || notifySocket[0] == '@'))
         {
-            // An abstract address is the name after a NUL byte, without a trailing NUL; .NET
-            // treats a leading '\0' as abstract on Linux.
-            _endpoint = new UnixDomainSocketEndPoint(notifySocket[0] == '@' ? "\0" + notifySocket[1..] : notifySocket);
+            _transport = CreateTransport(notifySocket);
         }
     }
 
-    public bool IsEnabled => _endpoint is not null;
+    public bool IsEnabled => _transport is not null;
 
     public bool Notify(string state)
     {
-        if (_endpoint is null)
+        if (_transport is null)
         {
             return false;
         }
-        var payload = Encoding.UTF8.GetBytes(state);
-        lock (_gate)
+        try
         {
-            try
-            {
-                _socket ??= new Socket(AddressFamily.Unix, SocketType.Dgram, ProtocolType.Unspecified);
-                _socket.SendTo(payload, SocketFlags.None, _endpoint);
-                return true;
-            }
-            catch (SocketException)
-            {
-                // The manager went away or the socket was replaced: reconnect next time.
-                _socket?.Dispose();
-                _socket = null;
-                return false;
-            }
-            catch (ObjectDisposedException)
-            {
-                return false;
-            }
+            _transport.Notify(new HostingSystemd.ServiceState(state));
+            return true;
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // SocketException: the manager went away or the socket was replaced (the next
+            // notification tries again). ArgumentException: an address too long for sockaddr_un.
+            return false;
         }
     }
 
-    public void Dispose()
+    private static HostingSystemd.SystemdNotifier CreateTransport(string notifySocket)
     {
-        lock (_gate)
+        lock (EnvironmentGate)
         {
-            _socket?.Dispose();
-            _socket = null;
+            var previous = Environment.GetEnvironmentVariable("NOTIFY_SOCKET");
+            try
+            {
+                Environment.SetEnvironmentVariable("NOTIFY_SOCKET", notifySocket);
+                return new HostingSystemd.SystemdNotifier();
+            }
+            finally
+            {
+                Environment.SetEnvironmentVariable("NOTIFY_SOCKET", previous);
+            }
         }
     }
 
