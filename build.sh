@@ -2,8 +2,8 @@
 # NovaCompute build entry point.
 #   ./build.sh run       install what the daemon needs, build, run it in the foreground (state in ./var)
 #   ./build.sh test      install and start what the tests need, run every test
-#   ./build.sh publish   framework-dependent Release build in dist/nova-compute/
-#   ./build.sh bench     benchmarks
+#   ./build.sh publish   framework-dependent ReadyToRun Release build in dist/nova-compute/
+#   ./build.sh bench [NAME...]   benchmarks (rpc, startup, servicegroup; all when none is named)
 #   ./build.sh install [--root DIR]    publish and install under /usr/lib/nova-compute with the systemd unit
 #   ./build.sh uninstall [--root DIR]  remove what install put there (keeps /etc/nova and /var/lib/nova)
 #   ./build.sh services  only install and start the test services (RabbitMQ, PostgreSQL, journald)
@@ -112,8 +112,12 @@ services() {
 publish() {
   log "publishing to dist/nova-compute"
   rm -rf dist/nova-compute
+  # ReadyToRun: the daemon's own and its packages' code arrives precompiled, so start-up runs
+  # little JIT (start -> READY=1 about a third shorter, measured by ./build.sh bench startup);
+  # tiered compilation still recompiles what is hot. ReadyToRun code is per platform, hence the
+  # runtime identifier (framework-dependent still: the machine's .NET runtime runs it).
   dotnet publish NovaCompute/NovaCompute.csproj -c Release -o dist/nova-compute --nologo -v quiet \
-    -p:UseAppHost=true >/dev/null
+    -p:UseAppHost=true -r linux-x64 --self-contained false -p:PublishReadyToRun=true >/dev/null
   [ -x dist/nova-compute/nova-compute ] || die "publish produced no dist/nova-compute/nova-compute"
 }
 
@@ -170,6 +174,9 @@ EOF
 
 cmd_bench() {
   services
+  # The RPC and start-up benchmarks measure the published daemon, as systemd would run it.
+  publish
+  export NOVA_COMPUTE_PUBLISHED="$here/dist/nova-compute/nova-compute"
   dotnet run -c Release --project NovaCompute.Bench/NovaCompute.Bench.csproj -- "$@"
 }
 
