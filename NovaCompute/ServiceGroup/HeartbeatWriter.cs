@@ -219,8 +219,8 @@ internal sealed class HeartbeatWriter : BackgroundService, IHeartbeatHealth, Sys
             if (!_disconnected)
             {
                 _disconnected = true;
-                Log.LostConnection(_logger, ex is OperationCanceledException
-                    ? new TimeoutException($"The database did not answer within {timeout.TotalSeconds:0.###} seconds.", ex)
+                Log.LostConnection(_logger, _repository.StoreName, ex is OperationCanceledException
+                    ? new TimeoutException($"{_repository.StoreName} did not answer within {timeout.TotalSeconds:0.###} seconds.", ex)
                     : ex);
             }
         }

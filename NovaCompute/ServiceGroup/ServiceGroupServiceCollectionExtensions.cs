@@ -10,18 +10,20 @@ namespace NovaCompute.ServiceGroup;
 public static class ServiceGroupServiceCollectionExtensions
 {
     /// <summary>
-    /// The connection factory and repository, then two hosted services in start order: the schema
-    /// migration (<see cref="DatabaseStartup"/>) and the heartbeat writer, whose start registers
-    /// the service record. Register after the service's own start step and before the RPC server,
-    /// nova's order (reference §2.4). Needs <see cref="ServiceIdentity"/>, <see cref="IConfigMonitor"/>
-    /// and <see cref="TimeProvider"/> registered.
+    /// The heartbeat writer as a hosted service, whose start registers the service record, after the
+    /// schema migration (<see cref="DatabaseStartup"/>) when this process has a database of its own.
+    /// Register after the service's own start step and before the RPC server, nova's order
+    /// (reference §2.4). Needs an <see cref="IServiceRepository"/> (the database's or the conductor's),
+    /// <see cref="ServiceIdentity"/>, <see cref="IConfigMonitor"/> and <see cref="TimeProvider"/> registered.
     /// </summary>
     public static IServiceCollection AddServiceGroup(this IServiceCollection services, NovaConfig config)
     {
-        services.AddServiceDatabase(config);
-        services.TryAddSingleton(new DatabaseStartupSettings(
-            config.Get(DatabaseOptions.MaxRetries), config.Get(DatabaseOptions.RetryInterval)));
-        services.AddHostedService<DatabaseStartup>();
+        if (DatabaseOptions.Mode(config) == DatabaseMode.Direct)
+        {
+            services.TryAddSingleton(new DatabaseStartupSettings(
+                config.Get(DatabaseOptions.MaxRetries), config.Get(DatabaseOptions.RetryInterval)));
+            services.AddHostedService<DatabaseStartup>();
+        }
 
         services.TryAddSingleton<IServiceGroupSettingsSource, ConfigServiceGroupSettings>();
         services.TryAddSingleton(new RegistrationSettings
@@ -39,12 +41,13 @@ public static class ServiceGroupServiceCollectionExtensions
         return services;
     }
 
-    /// <summary>Only the database pieces (what the CLI subcommands need).</summary>
+    /// <summary>Direct mode's record store: the connection factory and the repositories over it.</summary>
     public static IServiceCollection AddServiceDatabase(this IServiceCollection services, NovaConfig config)
     {
         services.TryAddSingleton(_ => new DbConnectionFactory(DatabaseOptions.Url(config), DatabaseOptions.Settings(config)));
         services.TryAddSingleton<IDbConnectionFactory>(sp => sp.GetRequiredService<DbConnectionFactory>());
         services.TryAddSingleton<IServiceRepository, ServiceRepository>();
+        services.TryAddSingleton<IComputeNodeRepository, ComputeNodeRepository>();
         services.TryAddSingleton<SchemaMigrator>();
         return services;
     }
