@@ -225,13 +225,19 @@ internal sealed class ConductorServiceRepository(ConductorApi conductor, TimePro
         }
     }
 
+    /// <summary>
+    /// Keeps the first object seen of an id: the heartbeat's copy must not be swapped for a fresh
+    /// read (the resource tracker looks the service up too) while a save of it is in flight, or the
+    /// next beat could send a <c>report_count</c> the conductor already has, and it only stamps
+    /// <c>last_seen_up</c> when the count grows (nova/db/main/api.py <c>service_update</c>).
+    /// </summary>
     private Service Keep(Service service)
     {
         if (service.IsSet("id"))
         {
             lock (_gate)
             {
-                _objects[service.Id] = service;
+                _objects.TryAdd(service.Id, service);
             }
         }
         return service;
