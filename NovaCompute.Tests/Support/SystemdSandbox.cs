@@ -56,6 +56,9 @@ internal sealed class SystemdSandbox : IAsyncDisposable
             }
             Assert.Ignore("systemd sandbox unavailable: " + reason);
         }
+        // Several test runs may share this machine (each with its own vhost and database): the
+        // cgroup is per process so their sandboxes never meet.
+        name = $"{name}-{Environment.ProcessId}";
         var cgroup = Path.Combine(CgroupRoot()!, name);
         var state = Path.Combine(TestServices.RepositoryRoot, "var", "test-sandbox", name);
         Directory.CreateDirectory(state);
