@@ -76,7 +76,7 @@ internal sealed class ConductorWireTests
     public void ApplyUpdates_ObjWhatChanged_MarksThoseFieldsChanged()
     {
         var service = NewAsCreated();
-        service.ApplyUpdates(new JsonObject { ["id"] = 7, ["disabled"] = true, ["obj_what_changed"] = new JsonArray("disabled") });
+        service.ApplyUpdates(JsonNode.Parse("""{"id": 7, "disabled": true, "obj_what_changed": ["disabled"]}""")!.AsObject());
         Assert.That(service.Id, Is.EqualTo(7));
         Assert.That(service.Changes, Is.EquivalentTo(new[] { "disabled" }));
     }

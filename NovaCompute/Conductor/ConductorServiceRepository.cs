@@ -22,6 +22,8 @@ internal sealed class ConductorServiceRepository(ConductorApi conductor, TimePro
 
     public string StoreName => "nova-conductor";
 
+    public bool ChecksMinimumVersion => true;
+
     public async Task<ServiceRecord?> GetByHostAndBinaryAsync(string host, string binary, CancellationToken cancellationToken)
     {
         var result = await ClassActionAsync("Service", "get_by_host_and_binary", ConductorApi.ServiceVersions, [host, binary], cancellationToken)
