@@ -167,7 +167,14 @@ compute_driver = host.HostDriver
 debug = true
 report_interval = 10
 transport_url = rabbit://$TEST_RABBIT_USER:$TEST_RABBIT_PASS@127.0.0.1:5672/$DEV_RABBIT_VHOST
+
+[database]
+# Standalone (direct mode): records in a SQLite file of this daemon's own. Without this
+# section the daemon runs in conductor mode and waits for a nova-conductor on transport_url.
+connection = sqlite:///$here/var/nova.sqlite
 EOF
+  grep -q '^\[database\]' var/nova-compute.conf ||
+    log "var/nova-compute.conf has no [database] connection: conductor mode (add '[database] connection = sqlite:///$here/var/nova.sqlite' to run standalone)"
   log "running nova-compute (Ctrl-C stops it gracefully)"
   exec dist/nova-compute/nova-compute --config-file var/nova-compute.conf "$@"
 }
@@ -210,7 +217,17 @@ cmd_install() {
     install -m 0640 -g "$group" nova-compute.conf.sample "$root/etc/nova/nova-compute.conf"
   fi
   if [ ! -e "$root/etc/nova/nova.conf" ]; then
-    printf '[DEFAULT]\n# Settings shared by every nova service (transport_url, [database] connection, ...).\n' > "$root/etc/nova/nova.conf"
+    cat > "$root/etc/nova/nova.conf" <<'EOF'
+[DEFAULT]
+# Settings shared by every nova service (transport_url, ...).
+
+[database]
+# Standalone (direct mode): this node keeps its service and compute node records in a
+# SQLite database of its own. To join a nova control plane instead, delete this section:
+# without [database] connection nova-compute runs in conductor mode and reaches every
+# record through nova-conductor over transport_url, holding no database credentials.
+connection = sqlite:////var/lib/nova/nova.sqlite
+EOF
     chmod 0640 "$root/etc/nova/nova.conf"; chgrp "$group" "$root/etc/nova/nova.conf"
   fi
   if [ -z "$root" ] && [ -d /run/systemd/system ]; then systemctl daemon-reload; fi

@@ -5,7 +5,9 @@ using Microsoft.Extensions.Logging;
 using NovaCompute.Api;
 using NovaCompute.Cli;
 using NovaCompute.Compute;
+using NovaCompute.Conductor;
 using NovaCompute.Config;
+using NovaCompute.Db;
 using NovaCompute.Logging;
 using NovaCompute.Messaging;
 using NovaCompute.Messaging.Rpc;
@@ -76,6 +78,7 @@ public static partial class Daemon
         {
             Log.ConfigWarning(log, warning);
         }
+        Log.DatabaseMode(log, DatabaseOptions.Describe(config));
 
         try
         {
@@ -156,6 +159,13 @@ public static partial class Daemon
     {
         services.AddProcessLifetime(config, loader, identity);
 
+        // Where records live: nova-conductor (nova-compute's own way; the wait for the conductor
+        // starts here, before init_host, as in nova's Service.__init__) or a database of our own
+        // (AddServiceGroup below registers it, with its migration, after init_host).
+        if (DatabaseOptions.Mode(config) == DatabaseMode.Conductor)
+        {
+            services.AddConductor(config);
+        }
         services.AddComputeManager(config);
         // nova's Service.start order (NovaService documents it): init_host, then schema migration
         // and the heartbeat writer (whose start registers the service record), pre_start_hook,
@@ -250,6 +260,9 @@ public static partial class Daemon
     {
         [LoggerMessage(EventId = 1010, Level = Microsoft.Extensions.Logging.LogLevel.Warning, Message = "{Problem}")]
         public static partial void ConfigWarning(Microsoft.Extensions.Logging.ILogger logger, string problem);
+
+        [LoggerMessage(EventId = 1015, Level = Microsoft.Extensions.Logging.LogLevel.Information, Message = "Database access: {Mode}")]
+        public static partial void DatabaseMode(Microsoft.Extensions.Logging.ILogger logger, string mode);
 
         [LoggerMessage(EventId = 1012, Level = Microsoft.Extensions.Logging.LogLevel.Information, Message = "Stopped during start-up")]
         public static partial void StoppedDuringStart(Microsoft.Extensions.Logging.ILogger logger);

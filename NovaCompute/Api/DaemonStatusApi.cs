@@ -18,9 +18,10 @@ namespace NovaCompute.Api;
 /// </summary>
 internal sealed class DaemonStatusApi(
     ServiceIdentity identity,
-    IDbConnectionFactory database,
     IServiceGroupSettingsSource settings,
     TimeProvider time,
+    IDbConnectionFactory? database = null,
+    Conductor.ConductorApi? conductor = null,
     IHeartbeatHealth? heartbeat = null,
     IServiceStatus? status = null,
     IBrokerConnectionStatus? broker = null,
@@ -31,9 +32,13 @@ internal sealed class DaemonStatusApi(
 
     private readonly DateTimeOffset _started = time.GetUtcNow();
 
-    /// <summary>Null when the database answers, otherwise why not (password masked).</summary>
+    /// <summary>Null when the database (in conductor mode: nova-conductor) answers, otherwise why not (password masked).</summary>
     public async Task<string?> DatabaseProblemAsync(CancellationToken cancellationToken)
     {
+        if (database is null)
+        {
+            return conductor is null ? null : await ConductorProblemAsync(conductor, cancellationToken).ConfigureAwait(false);
+        }
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(DatabaseProbeTimeout);
         try
@@ -67,6 +72,19 @@ internal sealed class DaemonStatusApi(
             : $"{databaseProblem}; {heartbeatProblem}";
     }
 
+    private static async Task<string?> ConductorProblemAsync(Conductor.ConductorApi conductor, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await conductor.PingAsync(DatabaseProbeTimeout, cancellationToken).ConfigureAwait(false);
+            return null;
+        }
+        catch (Exception ex) when (ex is TimeoutException or Messaging.Rpc.MessageUndeliverableException or Messaging.Rpc.RemoteException or IOException)
+        {
+            return $"nova-conductor did not answer a ping: {ex.Message}";
+        }
+    }
+
     public async Task<JsonObject> StatusAsync(CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
@@ -85,7 +103,8 @@ internal sealed class DaemonStatusApi(
             },
             ["database"] = new JsonObject
             {
-                ["url"] = database.Url.ToString(),
+                ["url"] = database?.Url.ToString(),
+                ["mode"] = database is null ? "conductor" : "direct",
                 ["ok"] = databaseProblem is null,
                 ["problem"] = databaseProblem,
             },

@@ -37,6 +37,8 @@ public static class ConfigCommands
             {
                 return ExitCodes.Config;
             }
+            // The one choice an operator most needs to see first: which way records are reached.
+            Console.Out.WriteLine("# Database access: " + Db.DatabaseOptions.Describe(loaded));
             Console.Out.Write(ConfigReport.EffectiveValues(loaded));
             return ExitCodes.Ok;
         });

@@ -8,6 +8,16 @@ namespace NovaCompute.Db;
 /// <summary>The <c>services</c> table: what nova's DB API does for the service framework (reference §5.4).</summary>
 internal interface IServiceRepository
 {
+    /// <summary>What the records are read from, as log lines name it ("the database", "nova-conductor").</summary>
+    string StoreName => "the database";
+
+    /// <summary>
+    /// True when the store itself refuses a create or version save that the deployment's minimum
+    /// version forbids (nova-conductor runs <c>Service._check_minimum_version</c> inside
+    /// <c>create</c>/<c>save</c>); false when the caller must check first.
+    /// </summary>
+    bool ChecksMinimumVersion => false;
+
     /// <summary>The live row for (host, binary), or null (nova's <c>get_by_host_and_binary</c>).</summary>
     Task<ServiceRecord?> GetByHostAndBinaryAsync(string host, string binary, CancellationToken cancellationToken);
 

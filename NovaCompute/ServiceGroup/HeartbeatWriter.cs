@@ -227,14 +227,14 @@ internal sealed class HeartbeatWriter : BackgroundService, IHeartbeatHealth, Sys
         {
             // Our own deadline (the WaitAsync above, or the linked token reaching the provider).
             var cause = ex is OperationCanceledException or TimeoutException
-                ? $"the database did not answer within {timeout.TotalSeconds:0.###} seconds"
+                ? $"{_repository.StoreName} did not answer within {timeout.TotalSeconds:0.###} seconds"
                 : DatabaseError.Describe(ex, _database);
             Failed(cause);
             Log.HeartbeatFailureDetail(_logger, ex);
             if (!_disconnected)
             {
                 _disconnected = true;
-                Log.LostConnection(_logger, cause);
+                Log.LostConnection(_logger, _repository.StoreName, cause);
             }
         }
         catch (Exception ex)

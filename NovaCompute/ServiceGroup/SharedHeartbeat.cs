@@ -62,13 +62,17 @@ internal sealed class SharedHeartbeat : BackgroundService, IHeartbeatHealth, Sys
     private DateTimeOffset? _loopProgress;
     private int _consecutiveFailures;
     private string? _lastFailure;
+    private readonly DatabaseUrl? _database;
     private int _disconnected;
     private long _rowsWritten;
     private long _statements;
     private long _ticks;
 
-    public SharedHeartbeat(IServiceRepository repository, IServiceGroupSettingsSource settings, TimeProvider time, ILogger<SharedHeartbeat> logger)
+    /// <param name="database">Names the database in failure messages (null: the store is not a local database).</param>
+    public SharedHeartbeat(IServiceRepository repository, IServiceGroupSettingsSource settings, TimeProvider time, ILogger<SharedHeartbeat> logger,
+        IDbConnectionFactory? database = null)
     {
+        _database = database?.Url;
         _repository = repository;
         _settings = settings;
         _time = time;
@@ -304,13 +308,13 @@ internal sealed class SharedHeartbeat : BackgroundService, IHeartbeatHealth, Sys
         catch (Exception ex) when (IsDatabaseTrouble(ex))
         {
             var cause = ex is OperationCanceledException or TimeoutException
-                ? $"the database did not answer within {timeout.TotalSeconds:0.###} seconds"
+                ? $"{_repository.StoreName} did not answer within {timeout.TotalSeconds:0.###} seconds"
                 : DatabaseError.Describe(ex, _database);
             Failed(cause);
             Log.HeartbeatFailureDetail(_logger, ex);
             if (Interlocked.Exchange(ref _disconnected, 1) == 0)
             {
-                Log.LostConnection(_logger, cause);
+                Log.LostConnection(_logger, _repository.StoreName, cause);
             }
         }
         catch (Exception ex)

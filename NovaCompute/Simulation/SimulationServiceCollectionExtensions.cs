@@ -2,6 +2,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using NovaCompute.Conductor;
 using NovaCompute.Config;
 using NovaCompute.Db;
 using NovaCompute.Messaging;
@@ -24,6 +25,10 @@ public static class SimulationServiceCollectionExtensions
         ServiceIdentity identity, SimulationSettings settings)
     {
         services.AddProcessLifetime(config, loader, identity);
+        if (DatabaseOptions.Mode(config) == DatabaseMode.Conductor)
+        {
+            services.AddConductor(config);
+        }
         services.AddServiceGroupStore(config);
         services.TryAddSingleton<IComputeNodeRepository, ComputeNodeRepository>();
         services.TryAddSingleton<ServiceStatusQuery>();
