@@ -25,6 +25,8 @@ public partial class GuruMeditationProcessTests
             transport_url = {TestServices.TransportUrl}
             graceful_shutdown_timeout = 20
             {extra}
+            [database]
+            connection = sqlite:///{_dir.FullName}/nova.sqlite
             [oslo_reports]
             {reports}
             """);
