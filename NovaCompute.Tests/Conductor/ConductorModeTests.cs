@@ -56,7 +56,7 @@ internal sealed class ConductorModeTests
     private string ConfigFile => Path.Combine(_dir.FullName, "nova-compute.conf");
 
     /// <summary>An operator's nova-compute configuration: transport_url, no [database].</summary>
-    private DaemonProcess StartDaemon(IReadOnlyDictionary<string, string>? environment = null)
+    private DaemonProcess StartDaemon(IReadOnlyDictionary<string, string>? environment = null, string[]? arguments = null)
     {
         File.WriteAllText(ConfigFile, $"""
             [DEFAULT]
@@ -69,7 +69,7 @@ internal sealed class ConductorModeTests
             periodic_fuzzy_delay = 0
             graceful_shutdown_timeout = 20
             """);
-        return DaemonProcess.Start(["--config-file", ConfigFile], environment);
+        return DaemonProcess.Start([.. arguments ?? [], "--config-file", ConfigFile], environment);
     }
 
     private async Task<JsonObject?> ApiRowAsync() =>
@@ -214,6 +214,52 @@ internal sealed class ConductorModeTests
         await using var query = new NpgsqlCommand("SELECT count(*) FROM host_mappings WHERE host = @host", api);
         query.Parameters.AddWithValue("host", _host);
         Assert.That((long)(await query.ExecuteScalarAsync())!, Is.EqualTo(1));
+    }
+
+    /// <summary>
+    /// <c>nova-compute simulate</c> in conductor mode: every compute registers and heartbeats through
+    /// the real nova-conductor (SharedHeartbeat's batch falls back to one <c>object_action</c> save per
+    /// compute), nova-api lists them all up, and SIGTERM stops them all with exit 0.
+    /// </summary>
+    [Test]
+    public async Task Simulate_TenComputesThroughConductor_AllListedUpByNovaApiAndSigtermExitsZero()
+    {
+        const int count = 10;
+        var hosts = Enumerable.Range(1, count).Select(i => $"{_host}-{i:00000}").ToList();
+        try
+        {
+            using var daemon = StartDaemon(arguments: ["simulate", "--count", $"{count}", "--host-prefix", _host]);
+            await daemon.WaitForLineAsync($"All {count}/{count} compute services serve", TimeSpan.FromSeconds(90));
+            Assert.That(daemon.Output, Does.Contain("Database access: conductor mode"));
+
+            async Task<List<JsonObject>> Rows() =>
+                [.. (await _plane.ServicesAsync(binary: "nova-compute")).Where(r => ((string?)r["host"])?.StartsWith(_host + "-", StringComparison.Ordinal) == true)];
+            await Eventually.Until(async () => (await Rows()).Count(r => (string?)r["state"] == "up") == count, TimeSpan.FromSeconds(30),
+                () => "nova-api to list all ten computes up; daemon output:\n" + daemon.Output, TimeSpan.FromMilliseconds(500));
+            Assert.That((await Rows()).Select(r => (string?)r["host"]), Is.EquivalentTo(hosts));
+            // Heartbeats, not only registrations, reach the conductor's database.
+            await Eventually.Until(async () =>
+                {
+                    await using var cell = await _plane.OpenAsync("cell1");
+                    await using var query = new NpgsqlCommand("SELECT count(*) FROM services WHERE host LIKE @p AND deleted = 0 AND report_count >= 2", cell);
+                    query.Parameters.AddWithValue("p", _host + "-%");
+                    return (long)(await query.ExecuteScalarAsync())! == count;
+                }, TimeSpan.FromSeconds(30), () => "every compute to have reported twice", TimeSpan.FromMilliseconds(250));
+
+            daemon.Signal(DaemonProcess.SIGTERM);
+            Assert.That(await daemon.WaitForExitAsync(TimeSpan.FromSeconds(40)), Is.Zero, daemon.Output);
+            Assert.That(daemon.Output, Does.Contain($"Stopped {count} compute services"));
+        }
+        finally
+        {
+            // oslo declares compute.<host> non-exclusive: the queues outlive the process on the shared vhost.
+            await using var connection = await RabbitTestBroker.RawConnectionAsync();
+            await using var channel = await connection.CreateChannelAsync();
+            foreach (var host in hosts)
+            {
+                await channel.QueueDeleteAsync($"compute.{host}", ifUnused: false, ifEmpty: false);
+            }
+        }
     }
 
     /// <summary>
