@@ -4,7 +4,7 @@ namespace NovaCompute.Objects;
 
 /// <summary>
 /// A versioned object in oslo.versionedobjects' sense: named fields, each either unset or holding a
-/// coerced value, with change tracking; travels as the <c>nova_object.*</c> primitive (reference §13.2).
+/// coerced value, with change tracking; travels as the <c>nova_object.*</c> primitive (oslo_versionedobjects/base.py <c>obj_to_primitive</c>).
 /// </summary>
 internal abstract class NovaObject
 {

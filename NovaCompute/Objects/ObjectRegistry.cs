@@ -7,7 +7,7 @@ namespace NovaCompute.Objects;
 /// <summary>
 /// The object registry that <c>Main</c>'s "register objects" step fills (nova's
 /// <c>objects.register_all()</c>), and the way back from a primitive to an object: name lookup,
-/// namespace and version checks as oslo.versionedobjects makes them (reference §13.1).
+/// namespace and version checks as oslo.versionedobjects makes them (oslo_versionedobjects/base.py <c>obj_from_primitive</c>).
 /// </summary>
 internal static class ObjectRegistry
 {

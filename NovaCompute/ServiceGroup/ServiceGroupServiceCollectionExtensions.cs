@@ -13,7 +13,7 @@ public static class ServiceGroupServiceCollectionExtensions
     /// The connection factory and repository, then two hosted services in start order: the schema
     /// migration (<see cref="DatabaseStartup"/>) and the heartbeat writer, whose start registers
     /// the service record. Register after the service's own start step and before the RPC server,
-    /// nova's order (reference §2.4). Needs <see cref="ServiceIdentity"/>, <see cref="IConfigMonitor"/>
+    /// nova's order (<c>Service.start</c> in nova/service.py). Needs <see cref="ServiceIdentity"/>, <see cref="IConfigMonitor"/>
     /// and <see cref="TimeProvider"/> registered.
     /// </summary>
     public static IServiceCollection AddServiceGroup(this IServiceCollection services, NovaConfig config)
