@@ -44,9 +44,6 @@ internal abstract class NovaObject
 
     public void ResetChanges() => _changes.Clear();
 
-    /// <summary>Marks a field changed without assigning it (a receiver applying <c>nova_object.changes</c>).</summary>
-    internal void MarkChanged(string field) => _changes.Add(Field(field).Name);
-
     /// <exception cref="InvalidOperationException">The field is unset (ovo would try a lazy load).</exception>
     protected T Get<T>(string field) =>
         _values.TryGetValue(field, out var value)

@@ -31,10 +31,6 @@ internal static class ObjectRegistry
 
     public static bool IsRegistered(string objectName) => Registered.ContainsKey(objectName);
 
-    /// <summary>Name → version of every registered class (what ovo calls the version manifest).</summary>
-    public static IReadOnlyDictionary<string, string> Manifest() =>
-        Registered.ToDictionary(kv => kv.Key, kv => kv.Value.VersionText, StringComparer.Ordinal);
-
     /// <summary>Rebuilds an object; <c>nova_object.changes</c> become its pending changes.</summary>
     /// <exception cref="UnsupportedObjectException">Unknown namespace or name.</exception>
     /// <exception cref="IncompatibleObjectVersionException">
