@@ -12,8 +12,8 @@ internal interface IBenchmark
     Task<IReadOnlyList<BenchResult>> RunAsync(BenchEnvironment environment, CancellationToken cancellationToken);
 }
 
-/// <summary>One measured figure. <see cref="Baseline"/> names the row it is compared with, if any.</summary>
-internal sealed record BenchResult(string Subject, string Metric, double Value, string Unit, string? Baseline = null, string? Target = null);
+/// <summary>One measured figure. <see cref="Baseline"/> names the row it is compared with, if any; <see cref="Note"/> says how it was taken (load, spread).</summary>
+internal sealed record BenchResult(string Subject, string Metric, double Value, string Unit, string? Baseline = null, string? Target = null, string? Note = null);
 
 /// <summary>What the benchmarks may use: the services <c>./build.sh bench</c> started.</summary>
 internal sealed class BenchEnvironment

@@ -65,6 +65,10 @@ internal static class Program
             {
                 line += $"   (target: {r.Target})";
             }
+            if (r.Note is not null)
+            {
+                line += $"   [{r.Note}]";
+            }
             Console.WriteLine(line);
         }
     }

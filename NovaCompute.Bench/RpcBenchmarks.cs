@@ -4,39 +4,44 @@ using System.Globalization;
 using Microsoft.Extensions.Logging.Abstractions;
 using NovaCompute.Messaging;
 using NovaCompute.Messaging.Rpc;
-using RabbitMQ.Client;
-using RabbitMQ.Client.Events;
 
 namespace NovaCompute.Bench;
 
 /// <summary>
-/// RPC call throughput, latency and server CPU per call, at concurrency 1, 8 and 64, for:
-/// our client against our server; a raw RabbitMQ.Client request/reply loop with the same bodies and
-/// delivery rules (persistent, publisher confirms, mandatory replies, prefetch 64, ack before work:
-/// the floor any RabbitMQ RPC pays); and our client against a real oslo.messaging server when
-/// Debian's python3-oslo.messaging is installed. Each server runs in a process of its own so that
-/// its CPU time can be read from the kernel.
+/// RPC call throughput, latency, server CPU and broker CPU per call, at concurrency 1, 8 and 64, for
+/// the published daemon; a raw RabbitMQ.Client server with oslo's delivery rules and nothing else
+/// (the floor: ack before work, reply mandatory, persistent, publisher-confirmed; no parsing
+/// beyond finding _msg_id and _reply_q); and a real oslo.messaging server when Debian's
+/// python3-oslo.messaging is installed. One client drives them all: ours, sending requests with the
+/// request context nova's ComputeAPI sends (<see cref="NovaRequest"/>). Each server runs in a
+/// process of its own so that its CPU time can be read from the kernel; the broker's CPU is read
+/// from the shared node's beam.smp the same way (read only).
 /// Every subject is first driven until neither its server process nor this one compiles methods any
-/// more: a fresh .NET process on a busy two-core machine spends many seconds in tiered JIT, and
-/// figures taken during that time measure how much code each side has to compile, not what a call
-/// costs in a running daemon. All servers then run side by side and each concurrency is measured in
-/// short rounds that alternate between the subjects, so that a change in the machine's background
-/// load (other builds) falls on every subject alike instead of on whichever ran at the time.
-/// To compare a change with the code before it in the same run, build the older tree's bench and
-/// name its assembly in <c>NOVA_BENCH_RPC_BASELINE</c>: its server joins the rounds as "baseline".
+/// more (the daemon, which cannot be asked, for a fixed time): a fresh .NET process on a busy
+/// two-core machine spends many seconds in tiered JIT, and figures taken during that time measure
+/// how much code each side has to compile, not what a call costs in a running daemon. All servers
+/// then run side by side and each concurrency is measured in short rounds that alternate between
+/// the subjects, so that a change in the machine's background load (other builds) falls on every
+/// subject alike. Each figure's note gives the spread of the per-round ratios and the mean load
+/// average, to say how far the machine's noise moved it; the broker's idle CPU (other vhosts'
+/// traffic) is sampled in a slice of its own each round and reported beside.
+/// Variables: NOVA_BENCH_RPC_SUBJECTS (comma list of daemon, floor, oslo, ours, baseline; default
+/// all but ours), NOVA_BENCH_RPC_BASELINE (another build's published nova-compute: the subject
+/// "baseline", for before/after ratios in one run), NOVA_BENCH_RPC_CONCURRENCIES (e.g. "1"),
+/// NOVA_BENCH_RPC_ROUNDS, NOVA_COMPUTE_PUBLISHED (the daemon to measure). With NOVA_BENCH_RPC_ROLE=load
+/// it only drives a running daemon (see <see cref="DriveAsync"/>).
 /// </summary>
-internal sealed class RpcBenchmarks : IBenchmark
+internal sealed partial class RpcBenchmarks : IBenchmark
 {
     private const string RoleVariable = "NOVA_BENCH_RPC_ROLE";
     private const string TopicVariable = "NOVA_BENCH_RPC_TOPIC";
     private const string HostVariable = "NOVA_BENCH_RPC_HOST";
     private const string BaselineVariable = "NOVA_BENCH_RPC_BASELINE";
-    private static readonly int[] Concurrencies = [1, 8, 64];
     private static readonly TimeSpan Warmup = TimeSpan.FromSeconds(0.5);
-    private const int Rounds = 4;
     private static readonly TimeSpan SettleSlice = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan SettleLimit = TimeSpan.FromSeconds(30);
     private static readonly TimeSpan UncountedSettle = TimeSpan.FromSeconds(3);
+    private static readonly TimeSpan DaemonSettle = TimeSpan.FromSeconds(10);
     private const int SettledJitDelta = 2;
     private const string JitQuery = "jit";
 
@@ -53,71 +58,145 @@ internal sealed class RpcBenchmarks : IBenchmark
             case "floor":
                 await ServeFloorAsync(url);
                 return [];
+            case "load":
+                return await DriveAsync(url);
+        }
+
+        var wanted = (Environment.GetEnvironmentVariable("NOVA_BENCH_RPC_SUBJECTS") is { Length: > 0 } list ? list : "daemon,baseline,floor,oslo")
+            .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet(StringComparer.Ordinal);
+        var concurrencies = Environment.GetEnvironmentVariable("NOVA_BENCH_RPC_CONCURRENCIES") is { Length: > 0 } c
+            ? c.Split(',').Select(v => int.Parse(v, CultureInfo.InvariantCulture)).ToArray()
+            : [1, 8, 64];
+        var rounds = Environment.GetEnvironmentVariable("NOVA_BENCH_RPC_ROUNDS") is { Length: > 0 } r ? int.Parse(r, CultureInfo.InvariantCulture) : 6;
+        var brokerPid = ProcFigures.BrokerPid();
+        if (brokerPid is null)
+        {
+            Console.WriteLine("   (no beam.smp process found: broker CPU not measured)");
         }
 
         var results = new List<BenchResult>();
-        var context = new RequestContext { UserId = "bench-user", ProjectId = "bench-project", IsAdmin = true };
         var settings = new RabbitSettings { TransportUrl = TransportUrl.Parse(url), ConnectionNamePrefix = "nova-bench" };
         await using var transport = new RabbitTransport(settings, NullLoggerFactory.Instance, TimeProvider.System);
         await using var waiter = new RpcReplyWaiter(transport, NullLogger<RpcReplyWaiter>.Instance);
+        Func<int, Task> Caller(string topic, string host)
+        {
+            var client = new RpcClient(waiter, new RpcTarget { Topic = topic, Server = host, Namespace = "baseapi", Version = "1.0" }, timeout: TimeSpan.FromSeconds(60));
+            return i => client.CallAsync(NovaRequest.Context(), "ping", PingArgs(i));
+        }
 
         var subjects = new List<Subject>();
         try
         {
+            if (wanted.Contains("daemon"))
+            {
+                var daemon = PublishedDaemon() ?? throw new InvalidOperationException("no published daemon (dist/nova-compute/nova-compute): run through ./build.sh bench");
+                subjects.Add(await StartDaemonSubjectAsync("daemon", daemon, url, environment, Caller));
+            }
+            if (wanted.Contains("baseline") && Environment.GetEnvironmentVariable(BaselineVariable) is { Length: > 0 } baseline)
+            {
+                subjects.Add(await StartDaemonSubjectAsync("baseline", baseline, url, environment, Caller));
+            }
+            if (wanted.Contains("ours"))
             {
                 var (topic, host) = Names();
                 var server = await ChildServer.StartAsync("ours", topic, host, url);
-                var client = new RpcClient(waiter, new RpcTarget { Topic = topic, Server = host, Namespace = "baseapi", Version = "1.0" }, timeout: TimeSpan.FromSeconds(60));
-                subjects.Add(new Subject("ours", server, i => client.CallAsync(context, "ping", PingArgs(i)), null));
+                subjects.Add(new Subject("ours", server, Caller(topic, host)));
             }
-            if (Environment.GetEnvironmentVariable(BaselineVariable) is { Length: > 0 } baseline)
-            {
-                var (topic, host) = Names();
-                var server = await ChildServer.StartAsync("ours", topic, host, url, baseline);
-                var client = new RpcClient(waiter, new RpcTarget { Topic = topic, Server = host, Namespace = "baseapi", Version = "1.0" }, timeout: TimeSpan.FromSeconds(60));
-                subjects.Add(new Subject("baseline", server, i => client.CallAsync(context, "ping", PingArgs(i)), null));
-            }
+            if (wanted.Contains("floor"))
             {
                 var (topic, host) = Names();
                 var server = await ChildServer.StartAsync("floor", topic, host, url);
-                var floor = await FloorClient.StartAsync(url, $"{topic}.{host}", context);
-                subjects.Add(new Subject("floor", server, floor.CallAsync, floor));
+                subjects.Add(new Subject("floor", server, Caller(topic, host)));
             }
             var script = OsloPeerScript();
-            if (script is not null && OsloInstalled())
+            if (wanted.Contains("oslo") && script is not null && OsloInstalled())
             {
                 var (topic, host) = Names();
                 var server = await ChildServer.StartPythonAsync(script, topic, host, url);
-                var client = new RpcClient(waiter, new RpcTarget { Topic = topic, Server = host, Namespace = "baseapi", Version = "1.0" }, timeout: TimeSpan.FromSeconds(60));
-                subjects.Add(new Subject("oslo server", server, i => client.CallAsync(context, "ping", PingArgs(i)), null));
+                subjects.Add(new Subject("oslo server", server, Caller(topic, host)));
             }
-            else
+            else if (wanted.Contains("oslo"))
             {
                 Console.WriteLine("   (python3-oslo.messaging not installed: oslo server skipped)");
             }
-            await MeasureAllAsync(subjects, results);
+            foreach (var subject in subjects)
+            {
+                results.Add(new BenchResult(subject.Name, "start -> ready", subject.Server.StartToReady.TotalSeconds, "s",
+                    Note: subject.Name is "daemon" or "baseline" ? "READY=1 on NOTIFY_SOCKET" : "READY on stdout (consuming)"));
+            }
+            foreach (var subject in subjects.Where(s => s.IdleRssMiB is not null))
+            {
+                results.Add(new BenchResult(subject.Name, "RSS idle", subject.IdleRssMiB!.Value, "MiB", Target: subject.Name == "daemon" ? "<= 50 MiB" : null));
+            }
+            await MeasureAllAsync(subjects, concurrencies, rounds, brokerPid, results);
+            foreach (var subject in subjects.Where(s => s.IdleRssMiB is not null))
+            {
+                results.Add(new BenchResult(subject.Name, "RSS after load", subject.Server.RssMiB(), "MiB", Target: subject.Name == "daemon" ? "<= 64 MiB" : null));
+            }
         }
         finally
         {
             foreach (var subject in subjects)
             {
-                await subject.DisposeAsync();
+                await subject.Server.DisposeAsync();
             }
         }
 
-        foreach (var c in Concurrencies)
+        foreach (var concurrency in concurrencies)
         {
-            Annotate(results, $"ours c={c}", "calls/s", $"floor c={c}", c == 64 ? ">= 0.8 x floor" : null);
-            Annotate(results, $"ours c={c}", "server CPU", $"floor c={c}", c == 64 ? "<= 1.5 x floor" : null);
-            Annotate(results, $"baseline c={c}", "calls/s", $"floor c={c}", null);
-            Annotate(results, $"baseline c={c}", "server CPU", $"floor c={c}", null);
-            if (results.Any(r => r.Subject == $"oslo server c={c}"))
+            foreach (var name in new[] { "daemon", "baseline", "ours" })
             {
-                var ours = results.Single(r => r.Subject == $"ours c={c}" && r.Metric == "calls/s");
-                results.Add(ours with { Subject = $"ours c={c} (vs oslo)", Baseline = $"oslo server c={c}", Target = c == 64 ? ">= 5 x oslo" : null });
+                var subject = $"{name} c={concurrency}";
+                var floor = $"floor c={concurrency}";
+                var mine = name == "daemon";
+                Annotate(results, subject, "calls/s", floor, mine && concurrency == 64 ? ">= 1.2 x floor" : null);
+                Annotate(results, subject, "p50 latency", floor, mine && concurrency == 1 ? "<= 1.3 x floor" : null);
+                Annotate(results, subject, "p99 latency", floor, null);
+                Annotate(results, subject, "server CPU", floor, mine && concurrency == 1 ? "<= 1.5 x floor" : null);
+                Annotate(results, subject, "broker CPU", floor, mine ? "<= 1.1 x floor" : null);
+            }
+            if (results.Any(r => r.Subject == $"oslo server c={concurrency}") && results.FirstOrDefault(r => r.Subject == $"daemon c={concurrency}" && r.Metric == "calls/s") is { } ours)
+            {
+                results.Add(ours with { Subject = $"daemon c={concurrency} (vs oslo)", Baseline = $"oslo server c={concurrency}", Target = concurrency == 64 ? ">= 5 x oslo" : null, Note = null });
             }
         }
+        Annotate(results, "daemon", "start -> ready", "floor", "<= 0.4 s");
+        Annotate(results, "baseline", "start -> ready", "floor", null);
+        Annotate(results, "daemon", "RSS idle", "baseline", "<= 50 MiB");
+        Annotate(results, "daemon", "RSS after load", "baseline", "<= 64 MiB");
         return results;
+    }
+
+    /// <summary>
+    /// For profiling with the runtime's own tools (dotnet-counters, dotnet-trace) attached to a
+    /// server: steady load on <c>compute.&lt;NOVA_BENCH_RPC_HOST&gt;</c> at NOVA_BENCH_RPC_CONCURRENCIES
+    /// (first value) for NOVA_BENCH_RPC_SECONDS, then the number of calls, so counters become per call.
+    /// </summary>
+    private static async Task<IReadOnlyList<BenchResult>> DriveAsync(string url)
+    {
+        var host = Environment.GetEnvironmentVariable(HostVariable) ?? throw new InvalidOperationException($"{HostVariable} names the daemon's host");
+        var concurrency = int.Parse((Environment.GetEnvironmentVariable("NOVA_BENCH_RPC_CONCURRENCIES") ?? "1").Split(',')[0], CultureInfo.InvariantCulture);
+        var seconds = double.Parse(Environment.GetEnvironmentVariable("NOVA_BENCH_RPC_SECONDS") ?? "20", CultureInfo.InvariantCulture);
+        var settings = new RabbitSettings { TransportUrl = TransportUrl.Parse(url), ConnectionNamePrefix = "nova-bench" };
+        await using var transport = new RabbitTransport(settings, NullLoggerFactory.Instance, TimeProvider.System);
+        await using var waiter = new RpcReplyWaiter(transport, NullLogger<RpcReplyWaiter>.Instance);
+        var client = new RpcClient(waiter, new RpcTarget { Topic = ServiceIdentity.ComputeTopic, Server = host, Namespace = "baseapi", Version = "1.0" }, timeout: TimeSpan.FromSeconds(60));
+        var (calls, elapsed, latencies) = await RunLoadAsync(i => client.CallAsync(NovaRequest.Context(), "ping", PingArgs(i)), concurrency, TimeSpan.FromSeconds(seconds));
+        latencies.Sort();
+        return [new BenchResult($"compute.{host} c={concurrency}", "calls", calls, "", Note: string.Create(CultureInfo.InvariantCulture,
+            $"{calls / elapsed.TotalSeconds:0} /s, p50 {Percentile(latencies, 0.5):0.000} ms, load {ProcFigures.LoadAverage():0.0}"))];
+    }
+
+    private static async Task<Subject> StartDaemonSubjectAsync(string name, string executable, string url, BenchEnvironment environment,
+        Func<string, string, Func<int, Task>> caller)
+    {
+        var host = "bench-" + name + "-" + Guid.NewGuid().ToString("N")[..8];
+        var server = await ChildServer.StartDaemonAsync(executable, host, url, Path.Combine(environment.WorkDirectory, host));
+        // Idle: past start-up's allocations, before any call (a heartbeat or two has run).
+        await Task.Delay(TimeSpan.FromSeconds(3));
+        var rss = server.RssMiB();
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"   ({name}: pid {server.Pid}, READY=1 after {server.StartToReady.TotalSeconds:0.000} s, {executable})"));
+        return new Subject(name, server, caller(ServiceIdentity.ComputeTopic, host)) { IdleRssMiB = rss };
     }
 
     private static void Annotate(List<BenchResult> results, string subject, string metric, string baseline, string? target)
@@ -125,7 +204,7 @@ internal sealed class RpcBenchmarks : IBenchmark
         var index = results.FindIndex(r => r.Subject == subject && r.Metric == metric);
         if (index >= 0)
         {
-            results[index] = results[index] with { Baseline = baseline, Target = target };
+            results[index] = results[index] with { Baseline = baseline, Target = target ?? results[index].Target };
         }
     }
 
@@ -137,92 +216,128 @@ internal sealed class RpcBenchmarks : IBenchmark
 
     private static Dictionary<string, object?> PingArgs(int i) => new() { ["arg"] = new Dictionary<string, object?> { ["seq"] = i, ["tag"] = "anchor" } };
 
-    private static async Task MeasureAllAsync(List<Subject> subjects, List<BenchResult> results)
+    private static async Task MeasureAllAsync(List<Subject> subjects, int[] concurrencies, int rounds, int? brokerPid, List<BenchResult> results)
     {
         foreach (var subject in subjects)
         {
-            await SettleAsync(subject.Name, subject.Server, subject.Call);
+            await SettleAsync(subject, concurrencies.Max());
         }
         var bySubject = subjects.Select(_ => new List<BenchResult>()).ToArray();
-        foreach (var concurrency in Concurrencies)
+        var floorIndex = subjects.FindIndex(s => s.Name == "floor");
+        foreach (var concurrency in concurrencies)
         {
-            var slice = TimeSpan.FromSeconds(concurrency == 1 ? 0.5 : 0.75);
+            // CPU times come in 10 ms ticks: a slice must hold enough calls for a per-round figure to mean something.
+            var slice = TimeSpan.FromSeconds(concurrency == 1 ? 1.0 : 0.75);
             var tallies = subjects.Select(_ => new Tally()).ToArray();
+            var idle = new Tally();
             foreach (var subject in subjects)
             {
                 await RunLoadAsync(subject.Call, concurrency, Warmup);
             }
-            for (var round = 0; round < Rounds; round++)
+            for (var round = 0; round < rounds; round++)
             {
                 for (var i = 0; i < subjects.Count; i++)
                 {
+                    var load = ProcFigures.LoadAverage();
                     var cpuBefore = subjects[i].Server.CpuTime();
+                    var brokerBefore = brokerPid is { } b ? ProcFigures.CpuTime(b) : TimeSpan.Zero;
                     var (calls, elapsed, latencies) = await RunLoadAsync(subjects[i].Call, concurrency, slice);
-                    tallies[i].Add(calls, elapsed, subjects[i].Server.CpuTime() - cpuBefore, latencies);
+                    var broker = brokerPid is { } b2 ? ProcFigures.CpuTime(b2) - brokerBefore : TimeSpan.Zero;
+                    tallies[i].Add(calls, elapsed, subjects[i].Server.CpuTime() - cpuBefore, broker, latencies, load);
+                }
+                if (brokerPid is { } pid)
+                {
+                    // What the broker spends meanwhile on everybody else's vhosts, with none of our calls.
+                    var brokerBefore = ProcFigures.CpuTime(pid);
+                    var watch = Stopwatch.StartNew();
+                    await Task.Delay(slice);
+                    idle.Add(0, watch.Elapsed, TimeSpan.Zero, ProcFigures.CpuTime(pid) - brokerBefore, [], ProcFigures.LoadAverage());
                 }
             }
             for (var i = 0; i < subjects.Count; i++)
             {
                 var tally = tallies[i];
-                tally.Latencies.Sort();
+                var floor = floorIndex >= 0 && floorIndex != i ? tallies[floorIndex] : null;
                 var name = $"{subjects[i].Name} c={concurrency}";
-                bySubject[i].Add(new BenchResult(name, "calls/s", tally.Calls / tally.Elapsed.TotalSeconds, "1/s"));
-                bySubject[i].Add(new BenchResult(name, "p50 latency", Percentile(tally.Latencies, 0.50), "ms"));
-                bySubject[i].Add(new BenchResult(name, "p99 latency", Percentile(tally.Latencies, 0.99), "ms"));
-                bySubject[i].Add(new BenchResult(name, "server CPU", tally.Cpu.TotalMicroseconds / tally.Calls, "us/call"));
+                var load = string.Create(CultureInfo.InvariantCulture, $"load {tally.Loads.Average():0.0}");
+                string Note(Func<Round, double> figure) =>
+                    floor is null ? load : $"{load}; per-round ratio {Spread(tally.Rounds, floor.Rounds, figure)}";
+                bySubject[i].Add(new BenchResult(name, "calls/s", tally.Calls / tally.Elapsed.TotalSeconds, "1/s", Note: Note(r => r.Calls / r.Elapsed.TotalSeconds)));
+                bySubject[i].Add(new BenchResult(name, "p50 latency", Percentile(tally.Latencies, 0.50), "ms", Note: Note(r => r.P50)));
+                bySubject[i].Add(new BenchResult(name, "p99 latency", Percentile(tally.Latencies, 0.99), "ms", Note: load));
+                bySubject[i].Add(new BenchResult(name, "server CPU", tally.Cpu.TotalMicroseconds / tally.Calls, "us/call", Note: Note(r => r.Cpu.TotalMicroseconds / r.Calls)));
+                if (brokerPid is not null)
+                {
+                    var idlePerSecond = idle.Broker.TotalMicroseconds / idle.Elapsed.TotalSeconds;
+                    var net = (tally.Broker.TotalMicroseconds - idlePerSecond * tally.Elapsed.TotalSeconds) / tally.Calls;
+                    bySubject[i].Add(new BenchResult(name, "broker CPU", tally.Broker.TotalMicroseconds / tally.Calls, "us/call",
+                        Note: Note(r => r.Broker.TotalMicroseconds / r.Calls) + string.Create(CultureInfo.InvariantCulture,
+                            $"; broker idle {idlePerSecond / 1000:0} ms/s, less idle {net:0} us/call")));
+                }
             }
         }
         results.AddRange(bySubject.SelectMany(r => r));
     }
 
-    private sealed record Subject(string Name, ChildServer Server, Func<int, Task> Call, IAsyncDisposable? Client) : IAsyncDisposable
+    // min-max of subject/floor over the rounds: how far the machine's noise moved the ratio.
+    private static string Spread(List<Round> mine, List<Round> floor, Func<Round, double> figure)
     {
-        public async ValueTask DisposeAsync()
-        {
-            if (Client is not null)
-            {
-                await Client.DisposeAsync();
-            }
-            await Server.DisposeAsync();
-        }
+        var ratios = mine.Zip(floor, (m, f) => figure(f) > 0 ? figure(m) / figure(f) : double.NaN).Where(double.IsFinite).Order().ToList();
+        return ratios.Count == 0 ? "n/a" : string.Create(CultureInfo.InvariantCulture, $"{ratios[0]:0.00}-{ratios[^1]:0.00} (median {ratios[ratios.Count / 2]:0.00})");
     }
+
+    private sealed record Subject(string Name, ChildServer Server, Func<int, Task> Call)
+    {
+        public double? IdleRssMiB { get; init; }
+    }
+
+    private sealed record Round(int Calls, TimeSpan Elapsed, TimeSpan Cpu, TimeSpan Broker, double P50);
 
     private sealed class Tally
     {
         public int Calls { get; private set; }
         public TimeSpan Elapsed { get; private set; }
         public TimeSpan Cpu { get; private set; }
+        public TimeSpan Broker { get; private set; }
         public List<double> Latencies { get; } = [];
+        public List<double> Loads { get; } = [];
+        public List<Round> Rounds { get; } = [];
 
-        public void Add(int calls, TimeSpan elapsed, TimeSpan cpu, List<double> latencies)
+        public void Add(int calls, TimeSpan elapsed, TimeSpan cpu, TimeSpan broker, List<double> latencies, double load)
         {
             Calls += calls;
             Elapsed += elapsed;
             Cpu += cpu;
+            Broker += broker;
+            latencies.Sort();
+            Rounds.Add(new Round(calls, elapsed, cpu, broker, Percentile(latencies, 0.5)));
             Latencies.AddRange(latencies);
+            Latencies.Sort();
+            Loads.Add(load);
         }
     }
 
     /// <summary>
     /// Drives the server at the highest concurrency until one slice passes in which neither process
     /// compiled more than a couple of methods (tier-1 promotion, OSR, PGO rejits). A server that
-    /// cannot say (the Python one) gets a fixed warm-up instead.
+    /// cannot say gets a fixed warm-up instead: the daemon a long one, the Python server a short one.
     /// </summary>
-    private static async Task SettleAsync(string subject, ChildServer server, Func<int, Task> call)
+    private static async Task SettleAsync(Subject subject, int concurrency)
     {
-        var concurrency = Concurrencies[^1];
         var started = Stopwatch.StartNew();
-        var serverJit = await server.JitCountAsync();
+        var serverJit = await subject.Server.JitCountAsync();
         if (serverJit is null)
         {
-            await RunLoadAsync(call, concurrency, UncountedSettle);
+            await RunLoadAsync(subject.Call, concurrency, subject.IdleRssMiB is null ? UncountedSettle : DaemonSettle);
+            // Then one at a time, so that code only the low-load path runs is compiled too.
+            await RunLoadAsync(subject.Call, 1, SettleSlice);
             return;
         }
         var ownJit = System.Runtime.JitInfo.GetCompiledMethodCount();
         while (started.Elapsed < SettleLimit)
         {
-            await RunLoadAsync(call, concurrency, SettleSlice);
-            var (serverNow, ownNow) = (await server.JitCountAsync(), System.Runtime.JitInfo.GetCompiledMethodCount());
+            await RunLoadAsync(subject.Call, concurrency, SettleSlice);
+            var (serverNow, ownNow) = (await subject.Server.JitCountAsync(), System.Runtime.JitInfo.GetCompiledMethodCount());
             if (serverNow - serverJit <= SettledJitDelta && ownNow - ownJit <= SettledJitDelta)
             {
                 return;
@@ -230,7 +345,7 @@ internal sealed class RpcBenchmarks : IBenchmark
             (serverJit, ownJit) = (serverNow, ownNow);
         }
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"   ({subject}: still compiling after {SettleLimit.TotalSeconds} s of warm-up; its figures include JIT time)"));
+            $"   ({subject.Name}: still compiling after {SettleLimit.TotalSeconds} s of warm-up; its figures include JIT time)"));
     }
 
     private static double Percentile(List<double> sorted, double p) =>
@@ -280,270 +395,5 @@ internal sealed class RpcBenchmarks : IBenchmark
         using var probe = Process.Start(new ProcessStartInfo("/usr/bin/python3", "-c \"import oslo_messaging\"") { RedirectStandardError = true })!;
         probe.WaitForExit();
         return probe.ExitCode == 0;
-    }
-
-    // ---- child server roles -------------------------------------------------------------------
-
-    private static async Task ServeOursAsync(string url)
-    {
-        var topic = Environment.GetEnvironmentVariable(TopicVariable)!;
-        var host = Environment.GetEnvironmentVariable(HostVariable)!;
-        var settings = new RabbitSettings { TransportUrl = TransportUrl.Parse(url), ConnectionNamePrefix = "nova-bench-server" };
-        await using var transport = new RabbitTransport(settings, NullLoggerFactory.Instance, TimeProvider.System);
-        var dispatcher = new RpcDispatcher([new BaseRpcApi("compute")]);
-        await using var server = new RpcServer(transport, new RpcServerSettings { Topic = topic, Server = host, ExecutorThreadPoolSize = 64 },
-            dispatcher, NullLogger<RpcServer>.Instance);
-        await server.StartAsync(CancellationToken.None);
-        Console.WriteLine("READY");
-        await AnswerUntilStdinClosedAsync();
-        await server.StopAsync(CancellationToken.None);
-    }
-
-    private static async Task ServeFloorAsync(string url)
-    {
-        var topic = Environment.GetEnvironmentVariable(TopicVariable)!;
-        var host = Environment.GetEnvironmentVariable(HostVariable)!;
-        var queue = $"{topic}.{host}";
-        var (consumeConnection, publishConnection) = (await RawConnectionAsync(url), await RawConnectionAsync(url));
-        var channel = await consumeConnection.CreateChannelAsync(new CreateChannelOptions(false, false, consumerDispatchConcurrency: 1));
-        var publish = await publishConnection.CreateChannelAsync(new CreateChannelOptions(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true));
-        await channel.ExchangeDeclareAsync("nova", ExchangeType.Topic, durable: false, autoDelete: false);
-        await channel.QueueDeclareAsync(queue, durable: false, exclusive: false, autoDelete: true);
-        await channel.QueueBindAsync(queue, "nova", queue);
-        await channel.BasicQosAsync(0, 64, false);
-        var reply = RpcMessages.Reply(new string('0', 32), new Dictionary<string, object?> { ["service"] = "compute", ["arg"] = new { seq = 0, tag = "anchor" } },
-            null, ending: true, JsonRpcEntitySerializer.Instance, null);
-        using var workers = new SemaphoreSlim(64);
-        var consumer = new AsyncEventingBasicConsumer(channel);
-        consumer.ReceivedAsync += async (_, delivery) =>
-        {
-            var replyTo = delivery.BasicProperties.ReplyTo!;
-            var correlation = delivery.BasicProperties.CorrelationId;
-            await workers.WaitAsync();
-            await channel.BasicAckAsync(delivery.DeliveryTag, false);
-            _ = Task.Run(async () =>
-            {
-                try
-                {
-                    var props = new BasicProperties
-                    {
-                        ContentType = "application/json",
-                        ContentEncoding = "utf-8",
-                        DeliveryMode = DeliveryModes.Persistent,
-                        Priority = 0,
-                        CorrelationId = correlation,
-                    };
-                    await publish.BasicPublishAsync("", replyTo, mandatory: true, props, reply);
-                }
-                finally
-                {
-                    workers.Release();
-                }
-            });
-        };
-        await channel.BasicConsumeAsync(queue, autoAck: false, consumer);
-        Console.WriteLine("READY");
-        await AnswerUntilStdinClosedAsync();
-        await channel.CloseAsync();
-        await publish.CloseAsync();
-        await consumeConnection.CloseAsync();
-        await publishConnection.CloseAsync();
-    }
-
-    // Console.In reads synchronously even through its async API: keep that off the thread pool,
-    // where one blocked worker of two would distort every figure. Each "jit" line is answered with
-    // the number of methods this process has compiled so far.
-    private static Task AnswerUntilStdinClosedAsync() =>
-        Task.Factory.StartNew(() =>
-        {
-            while (Console.In.ReadLine() is { } line)
-            {
-                if (line == JitQuery)
-                {
-                    Console.WriteLine(System.Runtime.JitInfo.GetCompiledMethodCount().ToString(CultureInfo.InvariantCulture));
-                }
-            }
-        }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
-
-    private static async Task<IConnection> RawConnectionAsync(string url)
-    {
-        var parsed = TransportUrl.Parse(url);
-        var host = parsed.Hosts.Count > 0 ? parsed.Hosts[0] : new TransportHost("localhost", null, null, null);
-        var factory = new ConnectionFactory
-        {
-            HostName = host.Host,
-            Port = host.Port ?? 5672,
-            UserName = host.UserName ?? "guest",
-            Password = host.Password ?? "guest",
-            VirtualHost = parsed.EffectiveVirtualHost,
-        };
-        return await factory.CreateConnectionAsync();
-    }
-
-    /// <summary>The floor's client: the same request body, AMQP correlation instead of parsing.</summary>
-    private sealed class FloorClient : IAsyncDisposable
-    {
-        private readonly IConnection _publishConnection;
-        private readonly IConnection _consumeConnection;
-        private readonly IChannel _publish;
-        private readonly string _routingKey;
-        private readonly string _replyQueue;
-        private readonly byte[] _body;
-        private readonly ConcurrentDictionary<string, TaskCompletionSource> _pending = new();
-
-        private FloorClient(IConnection publishConnection, IConnection consumeConnection, IChannel publish, string routingKey, string replyQueue, byte[] body)
-        {
-            _publishConnection = publishConnection;
-            _consumeConnection = consumeConnection;
-            _publish = publish;
-            _routingKey = routingKey;
-            _replyQueue = replyQueue;
-            _body = body;
-        }
-
-        public static async Task<FloorClient> StartAsync(string url, string routingKey, RequestContext context)
-        {
-            var publishConnection = await RawConnectionAsync(url);
-            var consumeConnection = await RawConnectionAsync(url);
-            var publish = await publishConnection.CreateChannelAsync(new CreateChannelOptions(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true));
-            var consume = await consumeConnection.CreateChannelAsync();
-            var replyQueue = "reply_" + Guid.NewGuid().ToString("N");
-            await consume.QueueDeclareAsync(replyQueue, durable: false, exclusive: false, autoDelete: true);
-            var body = RpcMessages.Request(new RpcMessages.RequestDraft("ping", PingArgs(0), "baseapi", "1.0",
-                new RpcMessages.CallFields(Guid.NewGuid().ToString("N"), replyQueue, null), Guid.NewGuid().ToString("N"), context,
-                JsonRpcEntitySerializer.Instance));
-            var client = new FloorClient(publishConnection, consumeConnection, publish, routingKey, replyQueue, body);
-            var consumer = new AsyncEventingBasicConsumer(consume);
-            consumer.ReceivedAsync += (_, delivery) =>
-            {
-                if (delivery.BasicProperties.CorrelationId is { } id && client._pending.TryRemove(id, out var waiting))
-                {
-                    waiting.TrySetResult();
-                }
-                return Task.CompletedTask;
-            };
-            await consume.BasicConsumeAsync(replyQueue, autoAck: true, consumer);
-            return client;
-        }
-
-        public async Task CallAsync(int sequence)
-        {
-            var id = sequence.ToString(CultureInfo.InvariantCulture);
-            var waiting = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            _pending[id] = waiting;
-            var props = new BasicProperties
-            {
-                ContentType = "application/json",
-                ContentEncoding = "utf-8",
-                DeliveryMode = DeliveryModes.Persistent,
-                Priority = 0,
-                Expiration = "60000",
-                CorrelationId = id,
-                ReplyTo = _replyQueue,
-            };
-            await _publish.BasicPublishAsync("nova", _routingKey, mandatory: true, props, _body);
-            await waiting.Task.WaitAsync(TimeSpan.FromSeconds(60));
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            await _publishConnection.CloseAsync();
-            await _consumeConnection.CloseAsync();
-        }
-    }
-
-    /// <summary>A server in a process of its own; stopped by closing its stdin.</summary>
-    private sealed class ChildServer : IAsyncDisposable
-    {
-        private readonly Process _process;
-        private readonly bool _answersJitQueries;
-
-        private ChildServer(Process process, bool answersJitQueries)
-        {
-            _process = process;
-            _answersJitQueries = answersJitQueries;
-        }
-
-        /// <summary>Methods the server process has compiled so far; null for a server that does not say.</summary>
-        public async Task<long?> JitCountAsync()
-        {
-            if (!_answersJitQueries)
-            {
-                return null;
-            }
-            await _process.StandardInput.WriteLineAsync(JitQuery);
-            await _process.StandardInput.FlushAsync();
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-            var line = await _process.StandardOutput.ReadLineAsync(timeout.Token)
-                ?? throw new InvalidOperationException("server process exited during the benchmark");
-            return long.Parse(line, CultureInfo.InvariantCulture);
-        }
-
-        public TimeSpan CpuTime()
-        {
-            _process.Refresh();
-            return _process.TotalProcessorTime;
-        }
-
-        /// <param name="assembly">Another build's NovaCompute.Bench.dll to run instead of this one.</param>
-        public static Task<ChildServer> StartAsync(string role, string topic, string host, string url, string? assembly = null)
-        {
-            var self = Environment.ProcessPath!;
-            var start = new ProcessStartInfo(assembly is null ? self : "dotnet") { RedirectStandardInput = true, RedirectStandardOutput = true };
-            if (assembly is not null || Path.GetFileNameWithoutExtension(self) == "dotnet")
-            {
-                start.ArgumentList.Add(assembly ?? typeof(RpcBenchmarks).Assembly.Location);
-            }
-            start.ArgumentList.Add("rpc");
-            start.Environment[RoleVariable] = role;
-            start.Environment[TopicVariable] = topic;
-            start.Environment[HostVariable] = host;
-            start.Environment["NOVA_TEST_TRANSPORT_URL"] = url;
-            return WaitReadyAsync(Process.Start(start)!, answersJitQueries: true);
-        }
-
-        public static Task<ChildServer> StartPythonAsync(string script, string topic, string host, string url)
-        {
-            var start = new ProcessStartInfo("/usr/bin/python3") { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
-            foreach (var a in new[] { script, "serve", "--url", url, "--topic", topic, "--server", host })
-            {
-                start.ArgumentList.Add(a);
-            }
-            var process = Process.Start(start)!;
-            _ = process.StandardError.ReadToEndAsync();
-            return WaitReadyAsync(process, answersJitQueries: false);
-        }
-
-        private static async Task<ChildServer> WaitReadyAsync(Process process, bool answersJitQueries)
-        {
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-            while (await process.StandardOutput.ReadLineAsync(timeout.Token) is { } line)
-            {
-                if (line == "READY")
-                {
-                    if (!answersJitQueries)
-                    {
-                        _ = process.StandardOutput.ReadToEndAsync();
-                    }
-                    return new ChildServer(process, answersJitQueries);
-                }
-            }
-            throw new InvalidOperationException("server process exited before it was ready");
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            _process.StandardInput.Close();
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-            try
-            {
-                await _process.WaitForExitAsync(timeout.Token);
-            }
-            catch (OperationCanceledException)
-            {
-                _process.Kill(entireProcessTree: true);
-            }
-            _process.Dispose();
-        }
     }
 }

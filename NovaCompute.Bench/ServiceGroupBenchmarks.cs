@@ -70,6 +70,10 @@ internal sealed class ServiceGroupBenchmarks : IBenchmark
         var heartbeats = await HeartbeatsAsync(repository, service.Id, Measure, cancellationToken);
 
         var listMs = await ServiceListAsync(factory, repository, cancellationToken);
+        var queryMs = await MedianMsAsync(() => repository.ListAsync(null, null, cancellationToken));
+        // Same-run baseline on PostgreSQL: the query as it was before (sorted by the server), read the same way.
+        var serverSortedMs = dialect == "SQLite" ? (double?)null
+            : await MedianMsAsync(() => ServerSortedListAsync(factory, cancellationToken));
 
         var rawSubject = $"raw single-row UPDATE ({dialect})";
         return
@@ -78,7 +82,27 @@ internal sealed class ServiceGroupBenchmarks : IBenchmark
             new BenchResult($"heartbeat ReportStateAsync ({dialect})", "writes/s", heartbeats, "1/s", rawSubject,
                 dialect == "SQLite" ? ">= 5000/s; nova's conductor path ~260/s" : null),
             new BenchResult($"service list, {ListedServices} services ({dialect})", "median ms", listMs, "ms", null, "< 100 ms"),
+            // The database part of the above (query and rows materialised), to see where the time goes.
+            new BenchResult($"  of which ServiceRepository.ListAsync ({dialect})", "median ms", queryMs, "ms",
+                serverSortedMs is null ? null : $"ORDER BY in the server ({dialect})"),
+            .. serverSortedMs is { } ms ? new[] { new BenchResult($"ORDER BY in the server ({dialect})", "median ms", ms, "ms") } : [],
         ];
+    }
+
+    private static async Task ServerSortedListAsync(DbConnectionFactory factory, CancellationToken cancellationToken)
+    {
+        await using var connection = await factory.OpenAsync(cancellationToken);
+        await using var reader = await connection.ExecuteReaderAsync(new CommandDefinition(ServiceRepository.ListPostgreSql + " ORDER BY s.id",
+            cancellationToken: cancellationToken));
+        var rows = new List<ServiceRecord>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            _ = ServiceRecord.ReadTimestamp(reader, 0);
+            if (!reader.IsDBNull(1))
+            {
+                rows.Add(ServiceRecord.Read(reader, 1));
+            }
+        }
     }
 
     private static async Task<double> HeartbeatsAsync(ServiceRepository repository, int id, TimeSpan duration, CancellationToken cancellationToken)
@@ -143,6 +167,19 @@ internal sealed class ServiceGroupBenchmarks : IBenchmark
         if (listed.Count != ListedServices)
         {
             throw new InvalidOperationException($"service list returned {listed.Count} services, expected {ListedServices}");
+        }
+        samples.Sort();
+        return samples[samples.Count / 2];
+    }
+
+    private static async Task<double> MedianMsAsync(Func<Task> run)
+    {
+        var samples = new List<double>();
+        for (var i = 0; i < 25; i++)
+        {
+            var watch = Stopwatch.StartNew();
+            await run();
+            samples.Add(watch.Elapsed.TotalMilliseconds);
         }
         samples.Sort();
         return samples[samples.Count / 2];

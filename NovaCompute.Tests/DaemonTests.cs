@@ -3,7 +3,7 @@ using NovaCompute.Tests.Support;
 namespace NovaCompute.Tests;
 
 /// <summary>The published daemon as a process: exit statuses, signals, reload.</summary>
-public class DaemonTests
+public partial class DaemonTests
 {
     private DirectoryInfo _dir = null!;
     private string _conf = null!;
@@ -24,7 +24,10 @@ public class DaemonTests
         return DaemonProcess.Start(["--config-file", _conf, .. extra]);
     }
 
+    // Direct mode on a SQLite file of the test's own; a later [database] section in extra overrides it.
     private string BaseConfig(string extra = "") => $"""
+        [database]
+        connection = sqlite:///{_dir.FullName}/nova.sqlite
         [DEFAULT]
         host = daemon-test-{Guid.NewGuid():N}
         compute_driver = fake.FakeDriver
@@ -174,6 +177,8 @@ public class DaemonTests
             report_interval = 1
             service_down_time = 60
             graceful_shutdown_timeout = 20
+            [database]
+            connection = sqlite:///{_dir.FullName}/nova.sqlite
             """;
         using var daemon = Start(config);
         await daemon.WaitForLineAsync("Service ready");

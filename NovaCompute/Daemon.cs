@@ -5,12 +5,16 @@ using Microsoft.Extensions.Logging;
 using NovaCompute.Api;
 using NovaCompute.Cli;
 using NovaCompute.Compute;
+using NovaCompute.Conductor;
 using NovaCompute.Config;
+using NovaCompute.Db;
 using NovaCompute.Logging;
 using NovaCompute.Messaging;
 using NovaCompute.Messaging.Rpc;
 using NovaCompute.Objects;
+using NovaCompute.Reports;
 using NovaCompute.ServiceGroup;
+using NovaCompute.Simulation;
 using NovaCompute.Systemd;
 using Serilog;
 using Serilog.Extensions.Logging;
@@ -24,8 +28,20 @@ namespace NovaCompute;
 /// </summary>
 public static partial class Daemon
 {
-    public static async Task<int> RunAsync(ConfigArguments arguments, CancellationToken cancellationToken)
+    /// <param name="simulation">
+    /// <c>nova-compute simulate</c>: run that many computes in this process instead of one
+    /// (same configuration, same start and stop, one READY=1 once all serve).
+    /// </param>
+    public static async Task<int> RunAsync(ConfigArguments arguments, CancellationToken cancellationToken, SimulationSettings? simulation = null)
     {
+        if (simulation?.Validate() is { Count: > 0 } simulationErrors)
+        {
+            foreach (var error in simulationErrors)
+            {
+                await Console.Error.WriteLineAsync("nova-compute: error: " + error);
+            }
+            return ExitCodes.Usage;
+        }
         // 1. config.parse_args: every problem reported at once, before anything is touched.
         var loader = new ConfigLoader(OptionCatalog.All);
         var loaded = loader.Load(arguments);
@@ -39,7 +55,7 @@ public static partial class Daemon
         {
             foreach (var problem in problems)
             {
-                await Console.Error.WriteLineAsync("nova-compute: configuration error: " + problem);
+                await Console.Error.WriteLineAsync("nova-compute: configuration error: " + Logging.LogText.Escape(problem));
             }
             return ExitCodes.Config;
         }
@@ -58,10 +74,11 @@ public static partial class Daemon
         using var loggingLifetime = logging;
         using var loggerFactory = new SerilogLoggerFactory(logging.Logger);
         var log = loggerFactory.CreateLogger("NovaCompute.Daemon");
-        foreach (var warning in loaded.Warnings)
+        foreach (var warning in ConfigReport.Capped(loaded.Warnings))
         {
-            Log.ConfigWarning(log, warning.ToString());
+            Log.ConfigWarning(log, warning);
         }
+        Log.DatabaseMode(log, DatabaseOptions.Describe(config));
 
         try
         {
@@ -69,7 +86,7 @@ public static partial class Daemon
             ObjectRegistry.RegisterAll();
             // 4. Service.create(binary='nova-compute', topic='compute')
             var identity = new ServiceIdentity(config.Get(ServiceOptions.Host)!, ServiceIdentity.ComputeBinary, ServiceIdentity.ComputeTopic);
-            using var host = BuildHost(config, loader, identity, logging);
+            using var host = BuildHost(config, loader, identity, logging, simulation);
 
             // 5. serve, 6. wait
             if (config.Get(ServiceOptions.LogOptions))
@@ -96,6 +113,13 @@ public static partial class Daemon
             }
             return workers.Any(w => w.ExecuteTask is { IsFaulted: true }) ? ExitCodes.Failure : ExitCodes.Ok;
         }
+        catch (Exception ex) when (ex is System.Data.Common.DbException || ex.InnerException is System.Data.Common.DbException)
+        {
+            // The database refused the start (full disk, read-only file, bad credentials): one line
+            // naming the database and the cause, which "disk I/O error" and a stack trace did not.
+            Log.DatabaseUnusable(log, Db.DatabaseError.Describe(ex, Db.DatabaseOptions.Url(config)), ex);
+            return ExitCodes.Failure;
+        }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             Log.Unhandled(log, ex);
@@ -103,7 +127,8 @@ public static partial class Daemon
         }
     }
 
-    internal static IHost BuildHost(NovaConfig config, ConfigLoader loader, ServiceIdentity identity, NovaLogging logging)
+    internal static IHost BuildHost(NovaConfig config, ConfigLoader loader, ServiceIdentity identity, NovaLogging logging,
+        SimulationSettings? simulation = null)
     {
         var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings
         {
@@ -114,7 +139,14 @@ public static partial class Daemon
         // Serilog's alone (debug, default_log_levels). dispose: false because the logger outlives
         // the host: RunAsync's caller disposes (flushes) it after the host has logged its last line.
         builder.Services.AddSerilog(logging.Logger, dispose: false);
-        builder.Services.AddNovaCompute(config, loader, identity);
+        if (simulation is null)
+        {
+            builder.Services.AddNovaCompute(config, loader, identity);
+        }
+        else
+        {
+            builder.Services.AddComputeSimulation(config, loader, identity, simulation);
+        }
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IReloadable>(new LoggingReloadable(logging)));
         return builder.Build();
     }
@@ -124,6 +156,53 @@ public static partial class Daemon
     /// in registration order and stops them in reverse). <c>TryAdd</c> lets tests swap a piece.
     /// </summary>
     public static IServiceCollection AddNovaCompute(this IServiceCollection services, NovaConfig config, ConfigLoader loader, ServiceIdentity identity)
+    {
+        services.AddProcessLifetime(config, loader, identity);
+
+        // Where records live: nova-conductor (nova-compute's own way; the wait for the conductor
+        // starts here, before init_host, as in nova's Service.__init__) or a database of our own
+        // (AddServiceGroup below registers it, with its migration, after init_host).
+        if (DatabaseOptions.Mode(config) == DatabaseMode.Conductor)
+        {
+            services.AddConductor(config);
+        }
+        services.AddComputeManager(config);
+        // nova's Service.start order (NovaService documents it): init_host, then schema migration
+        // and the heartbeat writer (whose start registers the service record), pre_start_hook,
+        // the RPC server, post_start_hook, the periodic tasks. Stop runs in reverse.
+        services.AddHostedService<NovaService>();
+        services.AddServiceGroup(config);
+        services.AddHostedService<PreStartHookService>();
+
+        // The RPC listener: topic exchange, compute and compute.<host> queues, the fanout queue,
+        // consumers subscribed before READY=1, between pre_start_hook and post_start_hook as nova.
+        services.AddRabbitTransport(MessagingSettingsFactory.Rabbit(config));
+        services.AddRpcServer(MessagingSettingsFactory.RpcServer(config, identity.Topic), serviceName: identity.Topic,
+            rpcPingEnabled: config.Get(MessagingOptions.RpcPingEnabled));
+        services.AddBrokerStatus();
+
+        services.AddHostedService<PostStartHookService>();
+        services.AddPeriodicTasks();
+        // Last: listening before READY=1, stopped (drained) first.
+        services.AddComputeApi(config);
+        return services;
+    }
+
+    /// <summary>The broker's piece of the status line and status document.</summary>
+    internal static IServiceCollection AddBrokerStatus(this IServiceCollection services)
+    {
+        services.TryAddSingleton<BrokerStatusReporter>();
+        services.TryAddSingleton<IBrokerConnectionStatus>(sp => sp.GetRequiredService<BrokerStatusReporter>());
+        services.AddHostedService(sp => sp.GetRequiredService<BrokerStatusReporter>());
+        return services;
+    }
+
+    /// <summary>
+    /// What any run of the daemon has, whatever it serves: configuration and SIGHUP, the host's
+    /// stop timeout, the signal lifetime, systemd notification and watchdog (started first, so
+    /// the watchdog runs while the rest starts and READY=1 is sent once all have).
+    /// </summary>
+    internal static IServiceCollection AddProcessLifetime(this IServiceCollection services, NovaConfig config, ConfigLoader loader, ServiceIdentity identity)
     {
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton(identity);
@@ -149,8 +228,20 @@ public static partial class Daemon
                 // A little past the host's own timeout, so the host can log what it abandoned first.
                 GracefulShutdownTimeout = timeout > 0 ? TimeSpan.FromSeconds(timeout + 5) : null,
                 OnReload = ct => lifecycle.ReloadAsync(reloader.ReloadAsync, ct),
+                // oslo: a file_event_handler replaces the signal trigger.
+                OnReport = string.IsNullOrEmpty(config.Get(ReportOptions.FileEventHandler))
+                    ? sp.GetRequiredService<GuruMeditation>().WriteAsync
+                    : null,
             };
         });
+        services.TryAddSingleton<GuruMeditation>();
+        if (config.Get(ReportOptions.FileEventHandler) is { Length: > 0 } reportTrigger)
+        {
+            services.AddHostedService(sp => new GuruMeditationFileWatcher(reportTrigger,
+                TimeSpan.FromSeconds(Math.Max(1, config.Get(ReportOptions.FileEventHandlerInterval))),
+                sp.GetRequiredService<GuruMeditation>(), sp.GetRequiredService<TimeProvider>(),
+                sp.GetRequiredService<ILogger<GuruMeditationFileWatcher>>()));
+        }
         // The host registers ConsoleLifetime itself; ours replaces it (SIGHUP must not terminate).
         services.RemoveAll<IHostLifetime>();
         services.AddSingleton<IHostLifetime, SignalLifetime>();
@@ -162,28 +253,6 @@ public static partial class Daemon
         services.TryAddSingleton<SystemdLifecycle>();
         services.AddHostedService(sp => sp.GetRequiredService<SystemdLifecycle>());
         services.AddHostedService<SystemdWatchdog>();
-
-        services.AddComputeManager(config);
-        // nova's Service.start order (NovaService documents it): init_host, then schema migration
-        // and the heartbeat writer (whose start registers the service record), pre_start_hook,
-        // the RPC server, post_start_hook, the periodic tasks. Stop runs in reverse.
-        services.AddHostedService<NovaService>();
-        services.AddServiceGroup(config);
-        services.AddHostedService<PreStartHookService>();
-
-        // The RPC listener: topic exchange, compute and compute.<host> queues, the fanout queue,
-        // consumers subscribed before READY=1, between pre_start_hook and post_start_hook as nova.
-        services.AddRabbitTransport(MessagingSettingsFactory.Rabbit(config));
-        services.AddRpcServer(MessagingSettingsFactory.RpcServer(config, identity.Topic), serviceName: identity.Topic,
-            rpcPingEnabled: config.Get(MessagingOptions.RpcPingEnabled));
-        services.TryAddSingleton<BrokerStatusReporter>();
-        services.TryAddSingleton<IBrokerConnectionStatus>(sp => sp.GetRequiredService<BrokerStatusReporter>());
-        services.AddHostedService(sp => sp.GetRequiredService<BrokerStatusReporter>());
-
-        services.AddHostedService<PostStartHookService>();
-        services.AddPeriodicTasks();
-        // Last: listening before READY=1, stopped (drained) first.
-        services.AddComputeApi(config);
         return services;
     }
 
@@ -192,8 +261,23 @@ public static partial class Daemon
         [LoggerMessage(EventId = 1010, Level = Microsoft.Extensions.Logging.LogLevel.Warning, Message = "{Problem}")]
         public static partial void ConfigWarning(Microsoft.Extensions.Logging.ILogger logger, string problem);
 
+        [LoggerMessage(EventId = 1015, Level = Microsoft.Extensions.Logging.LogLevel.Information, Message = "Database access: {Mode}")]
+        public static partial void DatabaseMode(Microsoft.Extensions.Logging.ILogger logger, string mode);
+
         [LoggerMessage(EventId = 1012, Level = Microsoft.Extensions.Logging.LogLevel.Information, Message = "Stopped during start-up")]
         public static partial void StoppedDuringStart(Microsoft.Extensions.Logging.ILogger logger);
+
+        [LoggerMessage(EventId = 1013, Level = Microsoft.Extensions.Logging.LogLevel.Critical, Message = "Cannot start: {Problem}")]
+        private static partial void DatabaseUnusableLine(Microsoft.Extensions.Logging.ILogger logger, string problem);
+
+        [LoggerMessage(EventId = 1014, Level = Microsoft.Extensions.Logging.LogLevel.Debug, Message = "The start-up database error in full")]
+        private static partial void DatabaseUnusableDetail(Microsoft.Extensions.Logging.ILogger logger, Exception exception);
+
+        public static void DatabaseUnusable(Microsoft.Extensions.Logging.ILogger logger, string problem, Exception exception)
+        {
+            DatabaseUnusableLine(logger, problem);
+            DatabaseUnusableDetail(logger, exception);
+        }
 
         [LoggerMessage(EventId = 1011, Level = Microsoft.Extensions.Logging.LogLevel.Critical, Message = "Unhandled error")]
         public static partial void Unhandled(Microsoft.Extensions.Logging.ILogger logger, Exception exception);

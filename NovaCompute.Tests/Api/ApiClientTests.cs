@@ -38,6 +38,8 @@ public partial class ApiClientTests
     private async Task<(DaemonProcess Daemon, string Endpoint)> StartAsync(string extra = "")
     {
         File.WriteAllText(_conf, $"""
+            [database]
+            connection = sqlite:///{_dir.FullName}/nova.sqlite
             [DEFAULT]
             host = {_host}
             state_path = {_dir.FullName}
@@ -228,6 +230,8 @@ public partial class ApiClientTests
     {
         var missing = Path.Combine(_dir.FullName, "absent.pem");
         File.WriteAllText(_conf, $"""
+            [database]
+            connection = sqlite:///{_dir.FullName}/nova.sqlite
             [DEFAULT]
             host = {_host}
             state_path = {_dir.FullName}

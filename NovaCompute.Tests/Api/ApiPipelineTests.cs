@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Http.Headers;
 using System.Net.Sockets;
 using System.Text;
 using System.Text.Json.Nodes;
@@ -155,6 +156,26 @@ public class ApiPipelineTests
             Headers = { { "OpenStack-API-Version", "compute 2.53" }, { "X-Auth-Token", TestApi.Token } },
         });
         Assert.That((string?)body!["badRequest"]!["message"], Is.EqualTo("None is not of type 'object'"));
+    }
+
+    [TestCase("/v2.1/os-services/disable", null, "{\"host\": \"node-a\", \"binary\": \"nova-compute\xff\"}")]
+    [TestCase("/v2.1/os-services/disable-log-reason", null, "{\"host\": \"node-a\", \"binary\": \"nova-compute\", \"disabled_reason\": \"bad \xc3\x28 utf8\"}")]
+    [TestCase("{uuid}", "2.53", "{\"status\": \"disabled\", \"disabled_reason\": \"\xed\xa0\x80\"}")]
+    [TestCase("{uuid}", "2.53", "{\"status\": \"disabled\", \"disabled_reason\": \"\\ud800\"}")]
+    [TestCase("{uuid}", "2.53", "{\"status\xfe\": \"disabled\"}")]
+    public async Task Body_InvalidUtf8OrUndecodableText_IsMalformedRequestBody400(string path, string? version, string latin1Body)
+    {
+        var api = await StartAsync();
+        var (_, uuid) = await api.AddServiceAsync("node-a");
+        var request = TestApi.Request(HttpMethod.Put, path.Replace("{uuid}", $"/v2.1/os-services/{uuid}", StringComparison.Ordinal), version);
+        // Each char of the test string is one byte on the wire, so invalid UTF-8 reaches the server as written.
+        request.Content = new ByteArrayContent(Encoding.Latin1.GetBytes(latin1Body));
+        request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+
+        var (status, body, _) = await api.SendAsync(request);
+
+        Assert.That((status, (string?)body!["badRequest"]!["message"]), Is.EqualTo((HttpStatusCode.BadRequest, "Malformed request body")));
+        Assert.That((int)body["badRequest"]!["code"]!, Is.EqualTo(400));
     }
 
     [Test]

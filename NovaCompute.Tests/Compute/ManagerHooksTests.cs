@@ -77,6 +77,8 @@ public class ManagerHooksTests
             compute_driver = fake.FakeDriver
             periodic_fuzzy_delay = 0
             report_interval = 0
+            [database]
+            connection = sqlite:///{_dir.FullName}/nova.sqlite
             """);
         var loader = new ConfigLoader(OptionCatalog.All, new ConfigSearch { Directories = [], Environment = new Dictionary<string, string>() });
         var config = loader.Load(new ConfigArguments { Sources = [new(ConfigSourceKind.File, file)] }).Config!;

@@ -90,6 +90,33 @@ internal sealed class ServiceRepositoryTests(DatabaseDialect dialect) : Database
     }
 
     [Test]
+    public async Task ReportStatesAsync_ManyRowsOneStatement_EachCountedOnceDeletedAndUnknownLeftOut()
+    {
+        var rows = new List<ServiceRecord>();
+        for (var i = 0; i < 120; i++)
+        {
+            rows.Add(await Repository.CreateAsync(new NewService($"compute-{i:000}", "nova-compute", "compute", 64), None));
+        }
+        await Repository.DestroyAsync(rows[7].Id, None);
+        var untouched = rows[^1];
+        int[] ids = [.. rows.SkipLast(1).Select(r => r.Id), 999_999];
+
+        var before = await Database.NowAsync();
+        var first = await Repository.ReportStatesAsync(ids, None);
+        var second = await Repository.ReportStatesAsync(ids, None);
+        var after = await Database.NowAsync();
+
+        Assert.That(first.Keys, Is.EquivalentTo(rows.SkipLast(1).Where(r => r.Id != rows[7].Id).Select(r => r.Id)));
+        Assert.That(second.Values.Select(s => s.ReportCount), Is.All.EqualTo(2));
+        Assert.That(second.Values.Select(s => s.LastSeenUp), Is.All.InRange(before, after));
+        var stored = await Repository.GetByIdAsync(rows[3].Id, None);
+        Assert.That(stored!.ReportCount, Is.EqualTo(2));
+        Assert.That(stored.LastSeenUp, Is.EqualTo(second[rows[3].Id].LastSeenUp));
+        Assert.That((await Repository.GetByIdAsync(untouched.Id, None))!.ReportCount, Is.EqualTo(0));
+        Assert.That(await Repository.ReportStatesAsync([], None), Is.Empty);
+    }
+
+    [Test]
     public async Task ListAsync_Filters_ReturnMatchingLiveRowsInIdOrderWithTheDatabaseClock()
     {
         var a = await Repository.CreateAsync(new NewService("h1", "nova-compute", "compute", 64), None);

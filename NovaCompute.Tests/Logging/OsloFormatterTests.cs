@@ -1,4 +1,5 @@
 using NovaCompute.Logging;
+using NovaCompute.Tests.Support;
 using Serilog.Events;
 
 namespace NovaCompute.Tests.Logging;
@@ -389,6 +390,59 @@ public class OsloFormatterTests
 
         Assert.That(output.ToString(), Does.Contain("[None req-1 u1 - - - - -] [instance: 8f2a1c3e-0000-4000-8000-000000000001] Reported state of compute-01 after 3 attempts (0.25 s)"));
         Assert.That(allocated, Is.LessThan(1000), "bytes allocated by 1000 formatted events");
+    }
+
+    private const string Forged = "nul\n2026-12-01 00:00:00.000 1 CRITICAL nova.forged [-] FORGED";
+
+    [Test]
+    public void Format_MessageBodyWithNewlineAndControls_StaysOneLineWithControlsEscaped()
+    {
+        var logEvent = LogEvents.Make(LogEventLevel.Warning, "Could not decode message body {Body}",
+            [("Body", Forged + "\0\u001b[31m\r\t\u007f\u009b")]);
+
+        var line = Format(logEvent);
+
+        Assert.That(line, Is.EqualTo("2024-05-14 09:12:44.106 17908 WARNING nova.service [-] Could not decode message body "
+            + "nul\\n2026-12-01 00:00:00.000 1 CRITICAL nova.forged [-] FORGED\\x00\\x1b[31m\\r\\t\\x7f\\x9b\n"));
+    }
+
+    [Test]
+    public void Format_ForgedRequestIdAndSequenceValue_CannotStartALine()
+    {
+        var logEvent = LogEvents.Make(LogEventLevel.Information, "Ids {Ids}",
+            [("Ids", new SequenceValue([new ScalarValue("a\nCRITICAL"), new ScalarValue(1)])), .. LogEvents.RequestContext("req-1\n" + Forged)]);
+
+        var text = Format(logEvent);
+
+        Assert.That(text.TrimEnd('\n'), Does.Not.Contain('\n'), text);
+        Assert.That(text, Does.Contain("[None req-1\\nnul\\n2026-12-01"));
+        Assert.That(text, Does.EndWith("Ids a\\nCRITICAL, 1\n"));
+    }
+
+    [Test]
+    public void Format_ExceptionMessageWithForgedLine_EveryLineCarriesThePrefixAndNoRawControls()
+    {
+        var logEvent = LogEvents.Make(LogEventLevel.Error, "Failed", exception: LogEvents.Thrown(new InvalidOperationException(Forged + "\0\u001b")));
+
+        var lines = Format(logEvent).TrimEnd('\n').Split('\n');
+
+        Assert.That(lines[0], Does.EndWith("Failed: System.InvalidOperationException: nul"));
+        Assert.That(lines.Skip(1), Has.All.StartWith("2024-05-14 09:12:44.106 17908 ERROR nova.service "));
+        Assert.That(string.Join("\n", lines), Does.Not.Contain('\0').And.Not.Contain('\u001b'));
+        Assert.That(lines, Has.Some.EndWith("CRITICAL nova.forged [-] FORGED\\x00\\x1b"));
+    }
+
+    [Test]
+    public void Format_ExceptionFromTheDaemon_NamesNoBuildMachineSourcePath()
+    {
+        var thrown = Assert.Throws<NovaCompute.Messaging.InvalidTransportUrlException>(() => NovaCompute.Messaging.TransportUrl.Parse("no-scheme"))!;
+        var logEvent = LogEvents.Make(LogEventLevel.Error, "Failed", exception: thrown);
+
+        var text = Format(logEvent);
+
+        Assert.That(text, Does.Contain("NovaCompute.Messaging.TransportUrl.Parse"), "the stack is still there");
+        Assert.That(text, Does.Contain(" in /_/NovaCompute/Messaging/TransportUrl.cs:line "));
+        Assert.That(text, Does.Not.Contain(Path.Combine(TestServices.RepositoryRoot, "NovaCompute") + "/"), "(the test's own frames may keep theirs)");
     }
 
     private sealed class CustomEmptyException : Exception

@@ -64,4 +64,33 @@ public class RabbitConnectionKeeperTests
 
         Assert.That(async () => await connecting.WaitAsync(TimeSpan.FromSeconds(10)), Throws.InstanceOf<OperationCanceledException>());
     }
+
+    [Test]
+    public async Task ConnectionLost_ConnectionFirstOpenedInsideARequestScope_LogsWithoutThatRequestsContext()
+    {
+        var real = TransportUrl.Parse(TestServices.TransportUrl);
+        var broker = real.Hosts[0];
+        var forwarder = new TcpForwarder(broker.Host, broker.Port ?? 5672);
+        forwarder.Start();
+        var settings = RabbitTestBroker.Settings() with
+        {
+            TransportUrl = TransportUrl.Parse($"rabbit://{broker.UserName}:{broker.Password}@127.0.0.1:{forwarder.Port}/{real.VirtualHost}"),
+            RabbitRetryInterval = 1,
+        };
+        var logs = new ScopedLogCollector();
+        using var factory = logs.CreateFactory();
+        var logger = factory.CreateLogger("test");
+        await using var keeper = new RabbitConnectionKeeper(settings, "publish", logger, TimeProvider.System);
+
+        // As the RPC dispatcher does: the first call that publishes opens the connection inside its scope.
+        using (logger.BeginScope(new Dictionary<string, object?> { ["RequestId"] = "req-first-caller", ["UserId"] = "first-user" }))
+        {
+            await keeper.GetAsync(CancellationToken.None);
+        }
+        await forwarder.DisposeAsync();
+        var lost = await logs.WaitForAsync(e => e.EventId.Id == 4002, TimeSpan.FromSeconds(30));
+
+        Assert.That(lost.Scope.Keys, Has.No.Member("RequestId").And.No.Member("UserId"),
+            "a reconnect line minutes later must not name the request that opened the connection");
+    }
 }

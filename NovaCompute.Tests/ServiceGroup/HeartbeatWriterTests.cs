@@ -25,7 +25,7 @@ public class HeartbeatWriterTests
         _time = new FakeTimeProvider();
         _settings = new Settings(new ServiceGroupSettings(10, 60));
         var registrar = new ServiceRegistrar(_repository, Identity, new RegistrationSettings(), _logs.CreateLogger<ServiceRegistrar>());
-        _writer = new HeartbeatWriter(_repository, registrar, _settings, _time, _logs.CreateLogger<HeartbeatWriter>());
+        _writer = new HeartbeatWriter(_repository, registrar, _settings, _time, _logs.CreateLogger<HeartbeatWriter>(), database: _database.Factory);
         _stop = new CancellationTokenSource();
     }
 
@@ -88,7 +88,9 @@ public class HeartbeatWriterTests
             await AdvanceToNextBeatAsync(i);
         }
         Assert.That(_writer.ConsecutiveFailures, Is.EqualTo(3));
-        Assert.That(Warnings(), Is.EqualTo(new[] { "Lost connection to the database for reporting service status." }));
+        var cause = $"database file {_database.SqlitePath}: unable to open database file (SQLITE_CANTOPEN)";
+        Assert.That(_writer.LastFailure, Is.EqualTo(cause));
+        Assert.That(Warnings(), Is.EqualTo(new[] { "Lost connection to the database for reporting service status: " + cause }));
         Assert.That(Lines(LogLevel.Information), Does.Not.Contain("Recovered from being unable to report status."));
 
         _repository.Heartbeats = FaultyServiceRepository.Mode.Pass;
@@ -97,9 +99,11 @@ public class HeartbeatWriterTests
 
         Assert.That(_writer.ConsecutiveFailures, Is.Zero);
         Assert.That(Lines(LogLevel.Information).Count(l => l == "Recovered from being unable to report status."), Is.EqualTo(1));
+        Assert.That(_writer.LastFailure, Is.Null);
         Assert.That(Warnings(), Has.Count.EqualTo(1));
-        var lost = _logs.Records.Single(r => r.Level == LogLevel.Warning);
-        Assert.That(lost.Exception, Is.InstanceOf<Microsoft.Data.Sqlite.SqliteException>());
+        // One line for the operator; the stack only at DEBUG, once per failed beat.
+        Assert.That(_logs.Records.Single(r => r.Level == LogLevel.Warning).Exception, Is.Null);
+        Assert.That(_logs.Records.Where(r => r.Level == LogLevel.Debug && r.Exception is Microsoft.Data.Sqlite.SqliteException).Count(), Is.EqualTo(3));
     }
 
     [Test]
@@ -122,8 +126,8 @@ public class HeartbeatWriterTests
         Assert.That(_writer.LastSuccess! - start, Is.EqualTo(TimeSpan.FromSeconds(25)));
         Assert.That(_writer.ConsecutiveFailures, Is.Zero);
         var lost = _logs.Records.Single(r => r.Level == LogLevel.Warning);
-        Assert.That(lost.Message, Is.EqualTo("Lost connection to the database for reporting service status."));
-        Assert.That(lost.Exception, Is.InstanceOf<TimeoutException>());
+        Assert.That(lost.Message, Is.EqualTo("Lost connection to the database for reporting service status: the database did not answer within 10 seconds"));
+        Assert.That(lost.Exception, Is.Null);
         Assert.That(Lines(LogLevel.Information), Does.Contain("Recovered from being unable to report status."));
     }
 

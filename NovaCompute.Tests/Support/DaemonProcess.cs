@@ -13,6 +13,7 @@ internal sealed partial class DaemonProcess : IDisposable
     public const int SIGHUP = 1;
     public const int SIGINT = 2;
     public const int SIGKILL = 9;
+    public const int SIGUSR2 = 12;
     public const int SIGTERM = 15;
 
     private readonly Process _process;

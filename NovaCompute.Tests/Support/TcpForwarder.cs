@@ -12,6 +12,7 @@ internal sealed class TcpForwarder : IAsyncDisposable
     private readonly string _targetHost;
     private readonly int _targetPort;
     private readonly CancellationTokenSource _stop = new();
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<TcpClient, byte> _live = new();
     private TcpListener? _listener;
     private Task? _accepting;
 
@@ -57,6 +58,7 @@ internal sealed class TcpForwarder : IAsyncDisposable
         using (client)
         using (var upstream = new TcpClient())
         {
+            _live[client] = 0;
             try
             {
                 await upstream.ConnectAsync(_targetHost, _targetPort, stop);
@@ -68,7 +70,28 @@ internal sealed class TcpForwarder : IAsyncDisposable
             {
                 // Either side went away.
             }
+            finally
+            {
+                _live.TryRemove(client, out _);
+            }
         }
+    }
+
+    /// <summary>
+    /// Drops every forwarded connection at once, as a broker that goes down does (the client sees
+    /// its socket close), and refuses new ones for <paramref name="down"/> before accepting again.
+    /// </summary>
+    public async Task CutAsync(TimeSpan down)
+    {
+        _listener?.Stop();
+        foreach (var client in _live.Keys)
+        {
+            client.Client.Close(0);
+        }
+        await Task.Delay(down);
+        _listener = new TcpListener(IPAddress.Loopback, Port);
+        _listener.Start();
+        _accepting = AcceptAsync(_listener, _stop.Token);
     }
 
     public async ValueTask DisposeAsync()

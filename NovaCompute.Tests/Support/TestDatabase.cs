@@ -46,12 +46,13 @@ internal sealed class TestDatabase : IAsyncDisposable
     public ServiceRepository Repository => new(Factory);
 
     /// <summary>Creates a database; <paramref name="migrate"/> applies the schema.</summary>
-    public static async Task<TestDatabase> CreateAsync(DatabaseDialect dialect, bool migrate = true)
+    /// <param name="sqliteDirectory">Where the SQLite file goes (a fresh temporary directory when null).</param>
+    public static async Task<TestDatabase> CreateAsync(DatabaseDialect dialect, bool migrate = true, string? sqliteDirectory = null)
     {
         TestDatabase database;
         if (dialect == DatabaseDialect.Sqlite)
         {
-            var directory = Directory.CreateTempSubdirectory("nova-db-test-").FullName;
+            var directory = sqliteDirectory ?? Directory.CreateTempSubdirectory("nova-db-test-").FullName;
             var text = "sqlite:///" + Path.Combine(directory, "nova.sqlite");
             database = new TestDatabase(dialect, DatabaseUrl.Parse(text), directory, null, null) { ConnectionText = text };
         }

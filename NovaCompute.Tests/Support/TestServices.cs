@@ -75,7 +75,7 @@ internal static class TestServices
         return value!;
     }
 
-    private static void Unavailable(string what)
+    internal static void Unavailable(string what)
     {
         if (Required)
         {

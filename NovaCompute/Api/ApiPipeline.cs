@@ -179,7 +179,7 @@ internal sealed partial class ApiPipeline
     /// <summary>oslo.middleware's healthcheck answers: <c>OK</c>, or 503 with the reason; JSON when asked for.</summary>
     private async Task HealthCheckAsync(HttpContext context)
     {
-        var problem = await _status.DatabaseProblemAsync(context.RequestAborted).ConfigureAwait(false);
+        var problem = await _status.HealthProblemAsync(context.RequestAborted).ConfigureAwait(false);
         var status = problem is null ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable;
         var accept = context.Request.Headers.Accept.ToString();
         if (accept.Contains("application/json", StringComparison.OrdinalIgnoreCase))
@@ -318,14 +318,50 @@ internal sealed partial class ApiPipeline
         {
             return null;
         }
-        try
-        {
-            using var document = JsonDocument.Parse(buffer.ToArray(), new JsonDocumentOptions { MaxDepth = 64 });
-            return document.RootElement.Clone();
-        }
-        catch (JsonException)
+        // nova's JSONDeserializer: whatever json.loads refuses (invalid UTF-8 included, a
+        // UnicodeDecodeError there) is MalformedRequestBody, a 400 — never a 500 later when a
+        // string is read (JsonDocument defers transcoding until GetString()).
+        var bytes = buffer.GetBuffer().AsSpan(0, (int)buffer.Length);
+        if (!System.Text.Unicode.Utf8.IsValid(bytes))
         {
             throw new ComputeFault(StatusCodes.Status400BadRequest, "Malformed request body");
+        }
+        try
+        {
+            using var document = JsonDocument.Parse(buffer.GetBuffer().AsMemory(0, (int)buffer.Length), new JsonDocumentOptions { MaxDepth = 64 });
+            EnsureStringsDecode(document.RootElement);
+            return document.RootElement.Clone();
+        }
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException)
+        {
+            throw new ComputeFault(StatusCodes.Status400BadRequest, "Malformed request body");
+        }
+    }
+
+    /// <summary>
+    /// Reads every string and property name once: an escaped lone surrogate (<c>"\ud800"</c>) is valid
+    /// JSON that .NET cannot turn into a string, so it is refused here rather than where it is used.
+    /// </summary>
+    private static void EnsureStringsDecode(JsonElement element)
+    {
+        switch (element.ValueKind)
+        {
+            case JsonValueKind.String:
+                _ = element.GetString();
+                break;
+            case JsonValueKind.Array:
+                foreach (var item in element.EnumerateArray())
+                {
+                    EnsureStringsDecode(item);
+                }
+                break;
+            case JsonValueKind.Object:
+                foreach (var property in element.EnumerateObject())
+                {
+                    _ = property.Name;
+                    EnsureStringsDecode(property.Value);
+                }
+                break;
         }
     }
 

@@ -18,9 +18,10 @@ namespace NovaCompute.Api;
 /// </summary>
 internal sealed class DaemonStatusApi(
     ServiceIdentity identity,
-    IDbConnectionFactory database,
     IServiceGroupSettingsSource settings,
     TimeProvider time,
+    IDbConnectionFactory? database = null,
+    Conductor.ConductorApi? conductor = null,
     IHeartbeatHealth? heartbeat = null,
     IServiceStatus? status = null,
     IBrokerConnectionStatus? broker = null,
@@ -31,9 +32,13 @@ internal sealed class DaemonStatusApi(
 
     private readonly DateTimeOffset _started = time.GetUtcNow();
 
-    /// <summary>Null when the database answers, otherwise why not (password masked).</summary>
+    /// <summary>Null when the database (in conductor mode: nova-conductor) answers, otherwise why not (password masked).</summary>
     public async Task<string?> DatabaseProblemAsync(CancellationToken cancellationToken)
     {
+        if (database is null)
+        {
+            return conductor is null ? null : await ConductorProblemAsync(conductor, cancellationToken).ConfigureAwait(false);
+        }
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(DatabaseProbeTimeout);
         try
@@ -48,7 +53,35 @@ internal sealed class DaemonStatusApi(
         }
         catch (Exception ex) when (ex is DbException or TimeoutException or IOException or InvalidOperationException)
         {
-            return $"database {database.Url} unavailable: {DatabaseUrl.MaskPassword(ex.Message.ReplaceLineEndings(" "))}";
+            return $"database unavailable: {DatabaseError.Describe(ex, database.Url)}";
+        }
+    }
+
+    /// <summary>
+    /// Null when healthy, otherwise why not: the database does not answer, or it answers reads but
+    /// the last heartbeat could not be written (a full disk takes writes, not reads).
+    /// </summary>
+    public async Task<string?> HealthProblemAsync(CancellationToken cancellationToken)
+    {
+        var databaseProblem = await DatabaseProblemAsync(cancellationToken).ConfigureAwait(false);
+        var heartbeatProblem = heartbeat is { ConsecutiveFailures: > 0 and var failures }
+            ? $"heartbeat failing ({failures} in a row): {heartbeat.LastFailure}"
+            : null;
+        return databaseProblem is null ? heartbeatProblem
+            : heartbeatProblem is null ? databaseProblem
+            : $"{databaseProblem}; {heartbeatProblem}";
+    }
+
+    private static async Task<string?> ConductorProblemAsync(Conductor.ConductorApi conductor, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await conductor.PingAsync(DatabaseProbeTimeout, cancellationToken).ConfigureAwait(false);
+            return null;
+        }
+        catch (Exception ex) when (ex is TimeoutException or Messaging.Rpc.MessageUndeliverableException or Messaging.Rpc.RemoteException or IOException)
+        {
+            return $"nova-conductor did not answer a ping: {ex.Message}";
         }
     }
 
@@ -70,7 +103,8 @@ internal sealed class DaemonStatusApi(
             },
             ["database"] = new JsonObject
             {
-                ["url"] = database.Url.ToString(),
+                ["url"] = database?.Url.ToString(),
+                ["mode"] = database is null ? "conductor" : "direct",
                 ["ok"] = databaseProblem is null,
                 ["problem"] = databaseProblem,
             },
@@ -82,6 +116,7 @@ internal sealed class DaemonStatusApi(
                 ["last_success"] = Timestamp(heartbeat.LastSuccess),
                 ["seconds_since_last_success"] = heartbeat.LastSuccess is { } last ? Math.Round((now - last).TotalSeconds, 3) : null,
                 ["consecutive_failures"] = heartbeat.ConsecutiveFailures,
+                ["last_failure"] = heartbeat.LastFailure,
                 ["overdue"] = heartbeat.IsOverdue,
             },
             ["broker"] = broker is null ? null : new JsonObject

@@ -37,6 +37,8 @@ public static class ConfigCommands
             {
                 return ExitCodes.Config;
             }
+            // The one choice an operator most needs to see first: which way records are reached.
+            Console.Out.WriteLine("# Database access: " + Db.DatabaseOptions.Describe(loaded));
             Console.Out.Write(ConfigReport.EffectiveValues(loaded));
             return ExitCodes.Ok;
         });
@@ -51,7 +53,7 @@ public static class ConfigCommands
     public static NovaConfig? Load(ConfigArguments arguments, TextWriter errors, bool daemonChecks = false)
     {
         var result = new ConfigLoader(OptionCatalog.All).Load(arguments);
-        foreach (var warning in result.Warnings)
+        foreach (var warning in ConfigReport.Capped(result.Warnings))
         {
             errors.WriteLine("nova-compute: warning: " + warning);
         }
@@ -64,7 +66,7 @@ public static class ConfigCommands
         {
             foreach (var problem in problems)
             {
-                errors.WriteLine("nova-compute: configuration error: " + problem);
+                errors.WriteLine("nova-compute: configuration error: " + Logging.LogText.Escape(problem));
             }
             return null;
         }

@@ -12,10 +12,10 @@ public static class DbCommands
         var command = new Command("db", "Manage the services database schema.");
         var sync = new Command("sync", "Create or upgrade the database schema. Safe to run while daemons start or run.");
         sync.SetAction((result, cancellationToken) => CliDatabase.RunAsync(result, requireSchema: false,
-            (context, ct) => SyncAsync(context.Factory, Console.Out, ct), cancellationToken));
+            (context, ct) => SyncAsync(context.Factory!, Console.Out, ct), cancellationToken, requireDatabase: true));
         var version = new Command("version", "Print the schema version of the database.");
         version.SetAction((result, cancellationToken) => CliDatabase.RunAsync(result, requireSchema: false,
-            (context, ct) => VersionAsync(context.Factory, Console.Out, ct), cancellationToken));
+            (context, ct) => VersionAsync(context.Factory!, Console.Out, ct), cancellationToken, requireDatabase: true));
         command.Subcommands.Add(sync);
         command.Subcommands.Add(version);
         return command;

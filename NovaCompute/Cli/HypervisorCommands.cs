@@ -30,7 +30,7 @@ public static class HypervisorCommands
         });
         var list = new Command("list", "List compute nodes with their resources (used = host reservations plus instances, as nova counts).") { host, format };
         list.SetAction((result, cancellationToken) => CliDatabase.RunAsync(result, requireSchema: true, (context, ct) =>
-            ListAsync(new ComputeNodeRepository(context.Factory), result.GetValue(host), result.GetValue(format)!, Console.Out, ct), cancellationToken));
+            ListAsync(context.Nodes, result.GetValue(host), result.GetValue(format)!, Console.Out, ct), cancellationToken));
         var command = new Command("hypervisor", "Show compute nodes (hypervisors) and their resources.");
         command.Subcommands.Add(list);
         return command;

@@ -66,6 +66,7 @@ public static class NovaCommandLine
         root.Subcommands.Add(DbCommands.Build());
         root.Subcommands.Add(PeriodicCommands.Build());
         root.Subcommands.Add(HypervisorCommands.Build());
+        root.Subcommands.Add(SimulateCommand.Build());
         return root;
     }
 

@@ -118,32 +118,49 @@ public static class ServiceCommands
     }
 }
 
-/// <summary>What a database subcommand works with.</summary>
-internal sealed record CliDatabaseContext(Config.NovaConfig Config, IDbConnectionFactory Factory, IServiceRepository Repository);
+/// <summary>
+/// What a record subcommand works with: the repositories of the configured store (the database in
+/// direct mode, nova-conductor in conductor mode); <see cref="Factory"/> only in direct mode.
+/// </summary>
+internal sealed record CliDatabaseContext(Config.NovaConfig Config, IDbConnectionFactory? Factory, IServiceRepository Repository,
+    IComputeNodeRepository Nodes);
 
 /// <summary>
-/// The shared frame of the database subcommands: load the configuration as the daemon does, open
-/// the configured database, and turn every way that can fail into one line on stderr and a status.
+/// The shared frame of the record subcommands: load the configuration as the daemon does, open
+/// the configured store (the database, or in conductor mode an RPC client of nova-conductor), and
+/// turn every way that can fail into one line on stderr and a status.
 /// </summary>
 internal static class CliDatabase
 {
-    /// <summary>Seconds before a subcommand gives up on an unresponsive database.</summary>
+    /// <summary>Seconds before a subcommand gives up on an unresponsive database or conductor.</summary>
     private const int CommandTimeoutSeconds = 15;
 
     public static async Task<int> RunAsync(ParseResult result, bool requireSchema,
-        Func<CliDatabaseContext, CancellationToken, Task<int>> action, CancellationToken cancellationToken)
+        Func<CliDatabaseContext, CancellationToken, Task<int>> action, CancellationToken cancellationToken, bool requireDatabase = false)
     {
         var config = ConfigCommands.Load(NovaCommandLine.ReadConfigArguments(result), Console.Error);
         if (config is null)
         {
             return ExitCodes.Config;
         }
-        return await RunAsync(config, requireSchema, action, Console.Error, cancellationToken).ConfigureAwait(false);
+        return await RunAsync(config, requireSchema, action, Console.Error, cancellationToken, requireDatabase).ConfigureAwait(false);
     }
 
     internal static async Task<int> RunAsync(Config.NovaConfig config, bool requireSchema,
-        Func<CliDatabaseContext, CancellationToken, Task<int>> action, TextWriter error, CancellationToken cancellationToken)
+        Func<CliDatabaseContext, CancellationToken, Task<int>> action, TextWriter error, CancellationToken cancellationToken,
+        bool requireDatabase = false)
     {
+        if (DatabaseOptions.Mode(config) == DatabaseMode.Conductor)
+        {
+            if (requireDatabase)
+            {
+                await error.WriteLineAsync("nova-compute: error: this command manages a database of this node's own, and the " +
+                    "configuration has no [database] connection (conductor mode): nova-conductor's database is managed with " +
+                    "`nova-manage db sync` on a controller").ConfigureAwait(false);
+                return ExitCodes.Config;
+            }
+            return await RunThroughConductorAsync(config, action, error, cancellationToken).ConfigureAwait(false);
+        }
         DatabaseUrl url;
         try
         {
@@ -172,13 +189,57 @@ internal static class CliDatabase
                     return ExitCodes.Failure;
                 }
             }
-            return await action(new CliDatabaseContext(config, factory, new ServiceRepository(factory)), cancellationToken).ConfigureAwait(false);
+            return await action(new CliDatabaseContext(config, factory, new ServiceRepository(factory), new ComputeNodeRepository(factory)),
+                cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is DbException or TimeoutException or IOException or SchemaTooNewException
             || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
         {
-            var message = DatabaseUrl.MaskPassword(ex.Message.ReplaceLineEndings(" "));
-            await error.WriteLineAsync($"nova-compute: error: database {url} unavailable: {message}").ConfigureAwait(false);
+            // A write that did not reach the database is a failure with its cause, never a success (issue 14).
+            await error.WriteLineAsync($"nova-compute: error: {DatabaseError.Describe(ex, url)}").ConfigureAwait(false);
+            return ExitCodes.Failure;
+        }
+    }
+
+    /// <summary>
+    /// Conductor mode: the same commands through nova-conductor's remotable <c>Service</c>,
+    /// <c>ServiceList</c> and <c>ComputeNodeList</c> methods (what nova-api and nova-manage run
+    /// against the database, run by the conductor for us).
+    /// </summary>
+    private static async Task<int> RunThroughConductorAsync(Config.NovaConfig config,
+        Func<CliDatabaseContext, CancellationToken, Task<int>> action, TextWriter error, CancellationToken cancellationToken)
+    {
+        Objects.ObjectRegistry.RegisterAll();
+        var rabbit = Messaging.MessagingSettingsFactory.Rabbit(config, "nova-compute-cli");
+        await using var transport = new Messaging.RabbitTransport(rabbit, NullLoggerFactory.Instance, TimeProvider.System);
+        await using var waiter = new Messaging.Rpc.RpcReplyWaiter(transport, NullLogger<Messaging.Rpc.RpcReplyWaiter>.Instance);
+        var client = new Messaging.Rpc.RpcClient(waiter, new Messaging.Rpc.RpcTarget { Topic = Conductor.ConductorApi.Topic },
+            new Messaging.Rpc.RpcClientSettings { RpcResponseTimeout = TimeSpan.FromSeconds(CommandTimeoutSeconds) },
+            Messaging.Rpc.NovaObjectRpcSerializer.Instance);
+        var conductor = new Conductor.ConductorApi(client, Messaging.Rpc.RequestContext.AdminContext());
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        // Connecting to the broker retries by itself; a command must end.
+        deadline.CancelAfter(TimeSpan.FromSeconds(2 * CommandTimeoutSeconds));
+        var where = $"nova-conductor (topic '{Conductor.ConductorApi.Topic}' at {rabbit.TransportUrl})";
+        try
+        {
+            return await action(new CliDatabaseContext(config, null, new Conductor.ConductorServiceRepository(conductor, TimeProvider.System),
+                new Conductor.ConductorComputeNodeRepository(conductor)), deadline.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is TimeoutException or IOException
+            || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+        {
+            await error.WriteLineAsync($"nova-compute: error: {where} did not answer: {ex.Message}").ConfigureAwait(false);
+            return ExitCodes.Failure;
+        }
+        catch (Messaging.Rpc.RemoteException ex)
+        {
+            await error.WriteLineAsync($"nova-compute: error: {where} refused: {ex.QualifiedName}: {ex.Message}").ConfigureAwait(false);
+            return ExitCodes.Failure;
+        }
+        catch (Conductor.ConductorReplyException ex)
+        {
+            await error.WriteLineAsync($"nova-compute: error: {ex.Message}").ConfigureAwait(false);
             return ExitCodes.Failure;
         }
     }

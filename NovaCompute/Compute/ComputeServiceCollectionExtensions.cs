@@ -7,7 +7,6 @@ using NovaCompute.Config;
 using NovaCompute.Db;
 using NovaCompute.Messaging.Rpc;
 using NovaCompute.Periodic;
-using NovaCompute.ServiceGroup;
 
 namespace NovaCompute.Compute;
 
@@ -18,12 +17,11 @@ public static class ComputeServiceCollectionExtensions
     /// The driver named by <c>compute_driver</c>, the resource tracker, <see cref="ComputeManager"/>
     /// as <see cref="Manager"/> and as the RPC endpoints of topic <c>compute</c> (6.1 and the 5.x
     /// proxy), and SIGHUP reaching <c>manager.reset()</c>. No hosted service: the manager's hooks
-    /// run from <see cref="NovaService"/>'s start sequence.
+    /// run from <see cref="NovaService"/>'s start sequence. Needs a record store registered
+    /// (<see cref="IServiceRepository"/>, <see cref="IComputeNodeRepository"/>: the database's or the conductor's).
     /// </summary>
     public static IServiceCollection AddComputeManager(this IServiceCollection services, NovaConfig config)
     {
-        services.AddServiceDatabase(config);
-        services.TryAddSingleton<IComputeNodeRepository, ComputeNodeRepository>();
         services.TryAddSingleton(_ => ComputeDriverLoader.Load(config));
         services.TryAddSingleton<ResourceTracker>();
         services.TryAddSingleton<ComputeManager>();

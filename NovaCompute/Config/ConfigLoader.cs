@@ -28,6 +28,12 @@ public sealed class ConfigLoader(IReadOnlyList<Opt> catalog, ConfigSearch? searc
         foreach (var file in files)
         {
             string text;
+            if (Directory.Exists(file))
+            {
+                // Opening a directory fails with EISDIR, which .NET reports as UnauthorizedAccessException.
+                errors.Add(new ConfigProblem("Failed to read config file " + file + ": is a directory", file));
+                continue;
+            }
             try
             {
                 text = File.ReadAllText(file, Encoding.UTF8);
@@ -135,7 +141,7 @@ public sealed class ConfigLoader(IReadOnlyList<Opt> catalog, ConfigSearch? searc
             }
             else
             {
-                files.AddRange(ConfFilesIn(source.Path));
+                files.AddRange(ConfFilesIn(source.Path, errors));
             }
         }
         if (!explicitDirs)
@@ -145,15 +151,29 @@ public sealed class ConfigLoader(IReadOnlyList<Opt> catalog, ConfigSearch? searc
                 var first = _search.Directories.Select(d => Path.Combine(d, name)).FirstOrDefault(Directory.Exists);
                 if (first is not null)
                 {
-                    files.AddRange(ConfFilesIn(first));
+                    files.AddRange(ConfFilesIn(first, errors));
                 }
             }
         }
         return files;
     }
 
-    private static IEnumerable<string> ConfFilesIn(string directory) =>
-        Directory.GetFiles(Path.GetFullPath(directory), "*.conf").OrderBy(f => f, StringComparer.Ordinal);
+    private static IEnumerable<string> ConfFilesIn(string directory, List<ConfigProblem> errors)
+    {
+        try
+        {
+            return Directory.GetFiles(Path.GetFullPath(directory), "*.conf").OrderBy(f => f, StringComparer.Ordinal).ToList();
+        }
+        catch (UnauthorizedAccessException)
+        {
+            errors.Add(new ConfigProblem($"Failed to read config directory {directory}: permission denied", directory));
+        }
+        catch (IOException ex)
+        {
+            errors.Add(new ConfigProblem($"Failed to read config directory {directory}: {ex.Message}", directory));
+        }
+        return [];
+    }
 
     private sealed record RawValue(List<string> Values, ValueSource Source);
 

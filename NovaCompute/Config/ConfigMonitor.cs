@@ -40,7 +40,7 @@ public sealed partial class ConfigMonitor(NovaConfig initial, Func<ConfigArgumen
             }
             if (!result.Succeeded)
             {
-                Log.ReloadRejected(logger, result.Errors.Count, string.Join("; ", result.Errors));
+                Log.ReloadRejected(logger, result.Errors.Count, string.Join("; ", ConfigReport.Capped(result.Errors)));
                 return false;
             }
             var fresh = result.Config!;

@@ -6,15 +6,37 @@ namespace NovaCompute.Config;
 /// <summary>Human-readable renderings of a configuration: problems, check-config's table, oslo's option dump.</summary>
 public static class ConfigReport
 {
-    /// <summary>Every error, one per line, then a summary; written before logging exists, so to stderr.</summary>
+    /// <summary>
+    /// At most this many problems are printed or logged one by one: a large garbage file has one per
+    /// line, and a hundred thousand lines of errors would bury the first, which matters most.
+    /// </summary>
+    public const int MaxListedProblems = 20;
+
+    /// <summary>The first errors, one per line (control characters escaped), then how many more and a summary; to stderr.</summary>
     public static void WriteErrors(TextWriter writer, ConfigLoadResult result)
     {
-        foreach (var error in result.Errors)
+        foreach (var line in Capped(result.Errors))
         {
-            writer.WriteLine("nova-compute: configuration error: " + error);
+            writer.WriteLine("nova-compute: configuration error: " + line);
         }
         writer.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"nova-compute: {result.Errors.Count} configuration error(s); nothing was started"));
+    }
+
+    /// <summary>
+    /// The first <see cref="MaxListedProblems"/> problems as text with control characters escaped
+    /// (a file's bytes are echoed, and must not drive the terminal), then "and N more" if any.
+    /// </summary>
+    public static IEnumerable<string> Capped(IReadOnlyList<ConfigProblem> problems)
+    {
+        foreach (var problem in problems.Take(MaxListedProblems))
+        {
+            yield return Logging.LogText.Escape(problem.ToString());
+        }
+        if (problems.Count > MaxListedProblems)
+        {
+            yield return string.Create(CultureInfo.InvariantCulture, $"... and {problems.Count - MaxListedProblems} more");
+        }
     }
 
     /// <summary>check-config: every option's effective value and where it came from, by group.</summary>

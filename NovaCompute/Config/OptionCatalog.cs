@@ -14,7 +14,8 @@ public static class OptionCatalog
         ServiceGroup.ServiceGroupOptions.All,
         Messaging.MessagingOptions.All,
         Compute.ComputeOptions.All,
-        Api.ApiOptions.All);
+        Api.ApiOptions.All,
+        Reports.ReportOptions.All);
 
     private static List<Opt> Build(params IReadOnlyList<Opt>[] lists)
     {

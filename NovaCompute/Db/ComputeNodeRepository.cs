@@ -64,7 +64,10 @@ internal sealed class ComputeNodeRepository(IDbConnectionFactory factory) : ICom
         var parameters = new DynamicParameters(values);
         parameters.Add("Uuid", uuid);
         await using var connection = await factory.OpenAsync(cancellationToken).ConfigureAwait(false);
-        var id = await connection.ExecuteScalarAsync<int>(new CommandDefinition(sql, parameters, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        // Not ExecuteScalar: it disposes the reader after the RETURNING row, before SQLite commits (see SingleRow).
+        var id = await SingleRow.QueryAsync(connection, new CommandDefinition(sql, parameters, cancellationToken: cancellationToken),
+            static reader => (int?)reader.GetInt32(0)).ConfigureAwait(false)
+            ?? throw new InvalidOperationException("INSERT ... RETURNING returned no row");
         return await GetAsync(connection, id, cancellationToken).ConfigureAwait(false)
             ?? throw new InvalidOperationException("the compute node just inserted cannot be read back");
     }

@@ -2,9 +2,19 @@ using NovaCompute.Config;
 
 namespace NovaCompute.Db;
 
+/// <summary>How this process reaches nova's records (README, "Database access").</summary>
+public enum DatabaseMode
+{
+    /// <summary>No <c>[database] connection</c>: every record through nova-conductor, as nova-compute does.</summary>
+    Conductor,
+
+    /// <summary><c>[database] connection</c> set: this process reads and writes the database itself.</summary>
+    Direct,
+}
+
 /// <summary>
-/// oslo.db's <c>[database]</c> options this daemon honours, and nova's <c>state_path</c> (where the
-/// default SQLite database lives).
+/// oslo.db's <c>[database]</c> options this daemon honours, and nova's <c>state_path</c>. Whether
+/// <c>[database] connection</c> is set chooses the <see cref="DatabaseMode"/>.
 /// </summary>
 public static class DatabaseOptions
 {
@@ -22,8 +32,7 @@ public static class DatabaseOptions
 
             Possible values:
 
-            * The full path to a directory. Defaults to ``/var/lib/nova``; the services
-              database is ``nova.sqlite`` in it unless ``[database] connection`` is set.
+            * The full path to a directory. Defaults to ``/var/lib/nova``.
             """,
     };
 
@@ -32,7 +41,15 @@ public static class DatabaseOptions
         Group = "database",
         Namespace = "oslo.db",
         Secret = true,
-        Help = "The SQLAlchemy connection string to use to connect to the database.",
+        Help = """
+            The SQLAlchemy connection string to use to connect to the database.
+
+            nova-compute: leave it unset (as nova-compute is deployed) and every record goes
+            through nova-conductor on the RPC transport; set it (for example
+            ``sqlite:////var/lib/nova/nova.sqlite``) and this process reads and writes the
+            services and compute_nodes tables itself (standalone, or a compute trusted with
+            its cell database).
+            """,
         // A malformed URL is a configuration error (exit 78), found before anything starts.
         Validator = url => DatabaseUrl.Parse(url),
         DeprecatedNames = [new("DEFAULT", "sql_connection"), new("DATABASE", "sql_connection"), new("sql", "connection")],
@@ -64,15 +81,47 @@ public static class DatabaseOptions
 
     public static IReadOnlyList<Opt> All { get; } = [StatePath, Connection, SqliteSynchronous, MaxRetries, RetryInterval];
 
-    /// <summary>The database this configuration names: <c>[database] connection</c>, else <c>$state_path/nova.sqlite</c>.</summary>
+    /// <summary>
+    /// nova-compute's rule: without <c>[database] connection</c> the process has no database at all
+    /// (nova/cmd/compute.py sets <c>DISABLE_DB_ACCESS</c> and the conductor indirection API).
+    /// </summary>
+    public static DatabaseMode Mode(NovaConfig config) =>
+        config.Get(Connection) is { Length: > 0 } ? DatabaseMode.Direct : DatabaseMode.Conductor;
+
+    /// <summary>One line for the start-up log and check-config: the mode and, in direct mode, the database (password masked).</summary>
+    public static string Describe(NovaConfig config) => Mode(config) switch
+    {
+        DatabaseMode.Direct => $"direct database access ([database] connection = {SafeUrl(config)})",
+        _ => "conductor mode (no [database] connection: records are read and written through nova-conductor, topic 'conductor')",
+    };
+
+    private static string SafeUrl(NovaConfig config)
+    {
+        try
+        {
+            return Url(config).ToString();
+        }
+        catch (FormatException ex)
+        {
+            return ex.Message;
+        }
+    }
+
+    /// <summary>The database <c>[database] connection</c> names.</summary>
     /// <exception cref="FormatException">The URL is invalid (message safe to print: no password).</exception>
+    /// <exception cref="ConductorModeException">No connection is configured: there is no database to open.</exception>
     internal static DatabaseUrl Url(NovaConfig config) =>
         config.Get(Connection) is { Length: > 0 } connection
             ? DatabaseUrl.Parse(connection)
-            : DatabaseUrl.Default(config.Get(StatePath) ?? "/var/lib/nova");
+            : throw new ConductorModeException();
 
     internal static DbConnectionSettings Settings(NovaConfig config) => new()
     {
         SqliteSynchronous = config.Get(SqliteSynchronous),
     };
 }
+
+/// <summary>Something asked for the database in conductor mode, where this process has none.</summary>
+public sealed class ConductorModeException()
+    : InvalidOperationException("no [database] connection is configured: this node runs in conductor mode and has no database of its own " +
+        "(set [database] connection, e.g. sqlite:////var/lib/nova/nova.sqlite, for direct access)");

@@ -9,7 +9,8 @@ namespace NovaCompute.Logging;
 /// Renders an event's message template the way the text reads in nova's logs: property values
 /// inserted as plain text (Serilog's own rendering would put strings in quotes), numbers and
 /// dates in the invariant culture, <c>None</c>/<c>True</c>/<c>False</c> as Python prints them,
-/// sequences as <c>a, b</c>. Scalars are formatted into a stack buffer, so rendering allocates
+/// sequences as <c>a, b</c>. Property values are untrusted (message bodies, ids from the wire):
+/// their control characters are escaped (<see cref="LogText"/>) so a value cannot start a line. Scalars are formatted into a stack buffer, so rendering allocates
 /// nothing for the usual value types.
 /// </summary>
 internal static class MessageRenderer
@@ -78,7 +79,11 @@ internal static class MessageRenderer
                 }
                 break;
             default:
-                value.Render(output, format, CultureInfo.InvariantCulture);
+                using (var rendered = new StringWriter(CultureInfo.InvariantCulture))
+                {
+                    value.Render(rendered, format, CultureInfo.InvariantCulture);
+                    LogText.WriteEscaped(output, rendered.ToString());
+                }
                 break;
         }
     }
@@ -91,7 +96,7 @@ internal static class MessageRenderer
                 output.Write("None");
                 break;
             case string s:
-                output.Write(s);
+                LogText.WriteEscaped(output, s);
                 break;
             case bool b:
                 output.Write(b ? "True" : "False");
@@ -100,18 +105,18 @@ internal static class MessageRenderer
                 Span<char> buffer = stackalloc char[64];
                 if (formattable.TryFormat(buffer, out var written, format, CultureInfo.InvariantCulture))
                 {
-                    output.Write(buffer[..written]);
+                    LogText.WriteEscaped(output, buffer[..written]);
                 }
                 else
                 {
-                    output.Write(formattable.ToString(format, CultureInfo.InvariantCulture));
+                    LogText.WriteEscaped(output, formattable.ToString(format, CultureInfo.InvariantCulture));
                 }
                 break;
             case IFormattable formattable:
-                output.Write(formattable.ToString(format, CultureInfo.InvariantCulture));
+                LogText.WriteEscaped(output, formattable.ToString(format, CultureInfo.InvariantCulture));
                 break;
             default:
-                output.Write(value.ToString());
+                LogText.WriteEscaped(output, value.ToString());
                 break;
         }
     }

@@ -18,7 +18,9 @@ namespace NovaCompute.Logging;
 /// properties (<c>UserId</c>, <c>GlobalRequestId</c>…); like oslo, a context key without a value
 /// prints <c>None</c>, and <c>%(user_identity)s</c> prints <c>-</c> for each missing part.</item>
 /// </list>
-/// Every line passes through <see cref="SecretMasker"/> before it reaches the output. Rendering
+/// Values from outside (message properties, context keys, exception messages) have their control
+/// characters escaped (<see cref="LogText"/>): every record is one line, plus the prefixed lines of
+/// its exception. Every line passes through <see cref="SecretMasker"/> before it reaches the output. Rendering
 /// goes through a reused per-thread buffer: the only allocations are the output itself and,
 /// for events with an exception, its text.
 /// </summary>
@@ -145,7 +147,8 @@ internal sealed class OsloFormatter : ITextFormatter
             }
             output.Write('\n');
             WriteFields(_exceptionPrefix, record, output, dashForFalsy: false);
-            output.Write(lineText);
+            // The message may carry what a peer sent; its lines are prefixed, its other controls escaped.
+            LogText.WriteEscaped(output, lineText);
         }
     }
 
@@ -158,7 +161,7 @@ internal sealed class OsloFormatter : ITextFormatter
         if (first.Length > 0)
         {
             output.Write(": ");
-            output.Write(first);
+            LogText.WriteEscaped(output, first);
         }
     }
 
@@ -225,7 +228,7 @@ internal sealed class OsloFormatter : ITextFormatter
                 WriteComposed(output, spec, record, static (OsloFormatter _, in Record r, TextWriter w) => MessageRenderer.Render(r.Event, w));
                 break;
             case FieldKind.RawMessage:
-                PercentWriter.WriteString(output, logEvent.MessageTemplate.Text, spec);
+                PercentWriter.WriteString(output, LogText.Escape(logEvent.MessageTemplate.Text), spec);
                 break;
             case FieldKind.UserIdentity:
                 if (record.HasContext)
@@ -391,7 +394,7 @@ internal sealed class OsloFormatter : ITextFormatter
                 PercentWriter.WriteString(output, "None", spec);
                 break;
             case string s:
-                PercentWriter.WriteString(output, s, spec);
+                PercentWriter.WriteString(output, LogText.Escape(s), spec);
                 break;
             case bool b:
                 if (spec.IsInteger || spec.IsFloat)
@@ -431,7 +434,7 @@ internal sealed class OsloFormatter : ITextFormatter
                 }
                 break;
             default:
-                PercentWriter.WriteString(output, value.ToString(), spec);
+                PercentWriter.WriteString(output, LogText.Escape(value.ToString() ?? ""), spec);
                 break;
         }
     }

@@ -224,9 +224,10 @@ public sealed class ConfirmingPublisher : IAsyncDisposable
                 {
                     _declared.Clear();
                 }
-                var channel = await connection.CreateChannelAsync(
+                // Opened by whichever publish comes first, used by all: no request's context in its loops.
+                var channel = await ExecutionContextFree.Run(() => connection.CreateChannelAsync(
                     new CreateChannelOptions(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: false),
-                    cancellationToken).ConfigureAwait(false);
+                    cancellationToken)).ConfigureAwait(false);
                 channel.BasicAcksAsync += (_, args) =>
                 {
                     Complete(args.DeliveryTag, args.Multiple, nack: false);

@@ -332,6 +332,21 @@ public static class MessagingOptions
             """,
     };
 
+    /// <summary>
+    /// Not an oslo option (oslo decodes whatever arrives, however big): a body above it is refused
+    /// before it is copied or parsed. In [oslo_messaging_rabbit] because it limits what the rabbit
+    /// driver accepts, next to the broker's own max_message_size that it must stay below to matter.
+    /// </summary>
+    public static readonly IntOpt RabbitMaxMessageSize = new("rabbit_max_message_size", 32 * 1024 * 1024)
+    {
+        Group = RabbitGroup,
+        Min = 1024,
+        Max = 512 * 1024 * 1024,
+        Help = """
+            Largest RPC message body, in bytes, that the RPC server accepts. A bigger body is refused with an error in the log (and an error reply when it names its reply queue) before it is copied or decoded. RabbitMQ's max_message_size still applies to every client.
+            """,
+    };
+
     public static readonly IntOpt HeartbeatTimeoutThreshold = new("heartbeat_timeout_threshold", 60)
     {
         Group = RabbitGroup,
@@ -404,6 +419,7 @@ public static class MessagingOptions
         RabbitQuroumMaxMemoryBytes,
         RabbitTransientQueuesTtl,
         RabbitQosPrefetchCount,
+        RabbitMaxMessageSize,
         HeartbeatTimeoutThreshold,
         HeartbeatRate,
         DirectMandatoryFlag,

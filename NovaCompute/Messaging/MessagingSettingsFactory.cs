@@ -14,15 +14,23 @@ public static class MessagingSettingsFactory
     /// <summary>Every problem with the messaging configuration, all at once (empty when valid).</summary>
     public static IReadOnlyList<string> Validate(NovaConfig config)
     {
+        // transport_url's problems name where it was set, as the loader's do (file:line: ...).
+        var source = config.Describe(MessagingOptions.TransportUrl).Source;
+        var where = source.Kind switch
+        {
+            Config.ValueSourceKind.File => source.Line is { } line ? $"{source.Location}:{line}: " : $"{source.Location}: ",
+            Config.ValueSourceKind.Default => "",
+            _ => $"{source}: ",
+        };
         try
         {
-            var errors = new List<string>(Rabbit(config).Validate());
+            var errors = Rabbit(config).Validate().Select(e => e.StartsWith("transport_url:", StringComparison.Ordinal) ? where + e : e).ToList();
             errors.AddRange(RpcServer(config).Validate());
             return errors;
         }
         catch (InvalidTransportUrlException ex)
         {
-            return [$"transport_url: {ex.Message}"];
+            return [$"{where}transport_url: {ex.Message}"];
         }
     }
 
@@ -69,6 +77,7 @@ public static class MessagingSettingsFactory
         ExecutorThreadPoolSize = config.Get(MessagingOptions.ExecutorThreadPoolSize),
         GracefulShutdownTimeout = TimeSpan.FromSeconds(Math.Max(0, config.Get(ServiceOptions.GracefulShutdownTimeout))),
         RpcResponseTimeout = TimeSpan.FromSeconds(config.Get(MessagingOptions.RpcResponseTimeout)),
+        MaxMessageBytes = config.Get(MessagingOptions.RabbitMaxMessageSize),
     };
 
     public static RpcClientSettings RpcClient(NovaConfig config) => new()

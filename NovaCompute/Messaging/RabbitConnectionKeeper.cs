@@ -59,7 +59,10 @@ public sealed class RabbitConnectionKeeper : IAsyncDisposable
         try
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            return _connection ??= await ConnectWithRetryAsync(cancellationToken).ConfigureAwait(false);
+            // The connection outlives the call that happens to open it: its recovery loop and event
+            // handlers must not capture that call's ExecutionContext (its logging scope), or every
+            // reconnect line minutes later carries that request's id and user.
+            return _connection ??= await ExecutionContextFree.Run(() => ConnectWithRetryAsync(cancellationToken)).ConfigureAwait(false);
         }
         finally
         {
@@ -174,9 +177,13 @@ public sealed class RabbitConnectionKeeper : IAsyncDisposable
             AutomaticRecoveryEnabled = true,
             TopologyRecoveryEnabled = true,
             NetworkRecoveryInterval = TimeSpan.FromSeconds(Math.Max(1, _settings.RabbitRetryInterval) + _settings.KombuReconnectDelay),
-            // Large bodies must reach the RPC layer so it can refuse them politely; the client's
-            // own limit would close the whole connection instead.
-            MaxInboundMessageBodySize = 128 * 1024 * 1024,
+            // rabbit_max_message_size is enforced by the RPC server, not here: a body over the
+            // client's limit is a frame error that closes the whole connection before the message
+            // could be acknowledged, so the broker redelivers it after the reconnect and it closes
+            // the connection again, for ever, while every other call waits (the same for a limit
+            // per channel: the message stays unacknowledged). The broker's max_message_size (512 MiB
+            // at most) refuses larger bodies at publish; this ceiling just never undercuts it.
+            MaxInboundMessageBodySize = 512 * 1024 * 1024,
             ClientProperties = new Dictionary<string, object?>(StringComparer.Ordinal)
             {
                 ["product"] = "nova-compute",

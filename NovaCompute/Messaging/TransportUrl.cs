@@ -163,7 +163,13 @@ public sealed class TransportUrl
             }
             port = p;
         }
-        return new TransportHost(host.Length == 0 ? "localhost" : host, port, user, password);
+        if (host.Length == 0)
+        {
+            // kombu would quietly connect to localhost; a host entry with credentials or a port
+            // but no name is a typo, not a wish for the local broker.
+            throw new InvalidTransportUrlException(url, "empty host name");
+        }
+        return new TransportHost(host, port, user, password);
     }
 
     private static Dictionary<string, string> ParseQuery(string url, string query)

@@ -145,6 +145,36 @@ internal abstract class NovaObject
         }
     }
 
+    /// <summary>
+    /// What ovo's client does with the <c>updates</c> of an <c>object_action</c> reply
+    /// (oslo_versionedobjects/base.py <c>VersionedObject._obj_..._remote</c>): set every field named,
+    /// reset the change tracking, then mark <c>obj_what_changed</c> as changed. Unknown names are skipped.
+    /// </summary>
+    internal void ApplyUpdates(JsonObject updates)
+    {
+        foreach (var (name, node) in updates)
+        {
+            if (!_fieldsByName.TryGetValue(name, out var field))
+            {
+                continue;
+            }
+            _values[name] = node is null
+                ? (field.Nullable ? null : throw new ArgumentException($"Field `{name}' cannot be None"))
+                : field.Type.FromPrimitive(name, node);
+        }
+        _changes.Clear();
+        if (updates["obj_what_changed"] is JsonArray dirty)
+        {
+            foreach (var change in dirty)
+            {
+                if (change?.GetValue<string>() is { } name && _fieldsByName.ContainsKey(name))
+                {
+                    _changes.Add(name);
+                }
+            }
+        }
+    }
+
     private FieldDefinition Field(string name) =>
         _fieldsByName.TryGetValue(name, out var definition)
             ? definition

@@ -96,6 +96,29 @@ internal sealed class Service : NovaObject
         return service;
     }
 
+    /// <summary>The row this object describes (<c>deleted</c> as nova stores it: the id when deleted).</summary>
+    public ServiceRecord ToRecord() => new()
+    {
+        Id = IsSet("id") ? Id : 0,
+        Uuid = Uuid,
+        Host = Host,
+        Binary = Binary,
+        Topic = Topic,
+        ReportCount = IsSet("report_count") ? ReportCount : 0,
+        Disabled = IsSet("disabled") && Disabled,
+        DisabledReason = DisabledReason,
+        LastSeenUp = Naive(LastSeenUp),
+        ForcedDown = IsSet("forced_down") && ForcedDown,
+        Version = IsSet("version") ? Version : 0,
+        CreatedAt = Naive(CreatedAt),
+        UpdatedAt = Naive(UpdatedAt),
+        DeletedAt = Naive(DeletedAt),
+        Deleted = IsSet("deleted") && Deleted ? (IsSet("id") ? Id : 1) : 0,
+    };
+
+    // Records keep naive UTC, as the database does.
+    private static DateTime? Naive(DateTime? value) => value is { } v ? DateTime.SpecifyKind(v, DateTimeKind.Unspecified) : null;
+
     /// <summary>nova's backports (<c>Service.obj_make_compatible</c> in nova/objects/service.py).</summary>
     protected override void MakeCompatible(JsonObject data, ObjectVersion target)
     {

@@ -23,6 +23,9 @@ public interface IHeartbeatHealth
     /// deployment now sees this service as down.
     /// </summary>
     bool IsOverdue { get; }
+
+    /// <summary>Why the last heartbeat failed, one line (null when it succeeded or none ran yet).</summary>
+    string? LastFailure { get; }
 }
 
 /// <summary>
@@ -56,10 +59,15 @@ internal sealed class HeartbeatWriter : BackgroundService, IHeartbeatHealth, Sys
 
     private readonly Systemd.IServiceStatus? _status;
 
+    private readonly DatabaseUrl? _database;
+    private string? _lastFailure;
+
+    /// <param name="database">Names the database in failure messages (null: the repository is not a local database).</param>
     public HeartbeatWriter(IServiceRepository repository, ServiceRegistrar registrar, IServiceGroupSettingsSource settings,
-        TimeProvider time, ILogger<HeartbeatWriter> logger, Systemd.IServiceStatus? status = null)
+        TimeProvider time, ILogger<HeartbeatWriter> logger, Systemd.IServiceStatus? status = null, IDbConnectionFactory? database = null)
     {
         _status = status;
+        _database = database?.Url;
         _repository = repository;
         _registrar = registrar;
         _settings = settings;
@@ -83,6 +91,8 @@ internal sealed class HeartbeatWriter : BackgroundService, IHeartbeatHealth, Sys
     }
 
     public int ConsecutiveFailures => Volatile.Read(ref _consecutiveFailures);
+
+    public string? LastFailure => Volatile.Read(ref _lastFailure);
 
     /// <summary>Beats the loop has begun (successful or not).</summary>
     internal long BeatsStarted => Interlocked.Read(ref _beatsStarted);
@@ -215,19 +225,22 @@ internal sealed class HeartbeatWriter : BackgroundService, IHeartbeatHealth, Sys
         }
         catch (Exception ex) when (IsDatabaseTrouble(ex))
         {
-            Failed();
+            // Our own deadline (the WaitAsync above, or the linked token reaching the provider).
+            var cause = ex is OperationCanceledException or TimeoutException
+                ? $"{_repository.StoreName} did not answer within {timeout.TotalSeconds:0.###} seconds"
+                : DatabaseError.Describe(ex, _database);
+            Failed(cause);
+            Log.HeartbeatFailureDetail(_logger, ex);
             if (!_disconnected)
             {
                 _disconnected = true;
-                Log.LostConnection(_logger, ex is OperationCanceledException
-                    ? new TimeoutException($"The database did not answer within {timeout.TotalSeconds:0.###} seconds.", ex)
-                    : ex);
+                Log.LostConnection(_logger, _repository.StoreName, cause);
             }
         }
         catch (Exception ex)
         {
             // As nova: a bug must not stop the heartbeat; it is logged every time, with its stack.
-            Failed();
+            Failed(ex.Message);
             _disconnected = true;
             Log.UnexpectedError(_logger, ex);
         }
@@ -280,6 +293,7 @@ internal sealed class HeartbeatWriter : BackgroundService, IHeartbeatHealth, Sys
             _lastSuccess = _time.GetUtcNow();
         }
         Volatile.Write(ref _consecutiveFailures, 0);
+        Volatile.Write(ref _lastFailure, null);
         if (_disconnected)
         {
             _disconnected = false;
@@ -287,9 +301,10 @@ internal sealed class HeartbeatWriter : BackgroundService, IHeartbeatHealth, Sys
         }
     }
 
-    private void Failed()
+    private void Failed(string cause)
     {
-        ReportStatus("failed");
+        Volatile.Write(ref _lastFailure, cause);
+        ReportStatus("failed: " + cause);
         Interlocked.Increment(ref _consecutiveFailures);
     }
 

@@ -25,8 +25,13 @@ internal static partial class Log
     [LoggerMessage(EventId = 3105, Level = LogLevel.Warning, Message = "{Message}")]
     public static partial void TooOldComputeIgnored(ILogger logger, string message);
 
-    [LoggerMessage(EventId = 3110, Level = LogLevel.Warning, Message = "Lost connection to the database for reporting service status.")]
-    public static partial void LostConnection(ILogger logger, Exception exception);
+    // nova/servicegroup/drivers/db.py logs "Lost connection to nova-conductor for reporting service
+    // status." with a traceback; here one line that names the cause, the stack at DEBUG (issue 14).
+    [LoggerMessage(EventId = 3110, Level = LogLevel.Warning, Message = "Lost connection to {Store} for reporting service status: {Error}")]
+    public static partial void LostConnection(ILogger logger, string store, string error);
+
+    [LoggerMessage(EventId = 3117, Level = LogLevel.Debug, Message = "The failed heartbeat's error in full")]
+    public static partial void HeartbeatFailureDetail(ILogger logger, Exception exception);
 
     [LoggerMessage(EventId = 3111, Level = LogLevel.Information, Message = "Recovered from being unable to report status.")]
     public static partial void Recovered(ILogger logger);

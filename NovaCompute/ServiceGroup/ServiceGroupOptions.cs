@@ -9,8 +9,11 @@ namespace NovaCompute.ServiceGroup;
 /// </summary>
 public static class ServiceGroupOptions
 {
+    // nova declares no minimum for either (nova/conf/service.py); a negative interval or down time
+    // has no meaning (0 disables heartbeats / is auto-corrected), so it is refused with file and line.
     public static readonly IntOpt ReportInterval = new("report_interval", 10)
     {
+        Min = 0,
         Mutable = true,
         Help = """
             Number of seconds indicating how frequently the state of services on a
@@ -28,6 +31,7 @@ public static class ServiceGroupOptions
 
     public static readonly IntOpt ServiceDownTime = new("service_down_time", 60)
     {
+        Min = 0,
         Mutable = true,
         Help = """
             Maximum time in seconds since last check-in for up service

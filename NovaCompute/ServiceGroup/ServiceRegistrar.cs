@@ -82,9 +82,16 @@ internal sealed class ServiceRegistrar(IServiceRepository repository, ServiceIde
             ?? throw new ServiceNotFoundException(existing.Id.ToString(System.Globalization.CultureInfo.InvariantCulture));
     }
 
-    /// <summary>nova's <c>Service._check_minimum_version</c>, run before every create and version save.</summary>
+    /// <summary>
+    /// nova's <c>Service._check_minimum_version</c>, run before every create and version save; a
+    /// store that runs it itself (nova-conductor, inside <c>create</c>/<c>save</c>) is not asked twice.
+    /// </summary>
     private async Task CheckMinimumVersionAsync(CancellationToken cancellationToken)
     {
+        if (repository.ChecksMinimumVersion)
+        {
+            return;
+        }
         var minimum = await repository.GetMinimumVersionAsync(identity.Binary, cancellationToken).ConfigureAwait(false);
         if (minimum > settings.ServiceVersion)
         {

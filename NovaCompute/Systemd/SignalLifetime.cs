@@ -12,13 +12,20 @@ public sealed class SignalLifetimeOptions
 
     /// <summary>Runs on SIGHUP, one at a time (a SIGHUP during a reload queues one more).</summary>
     public Func<CancellationToken, Task>? OnReload { get; set; }
+
+    /// <summary>
+    /// Runs on SIGUSR2 (nova's Guru Meditation Report), off the signal thread, one at a time; null
+    /// ignores the signal (oslo leaves SIGUSR2 alone when a file triggers reports, and the default
+    /// action would kill the daemon).
+    /// </summary>
+    public Func<CancellationToken, Task>? OnReport { get; set; }
 }
 
 /// <summary>
 /// The host lifetime of a daemon: SIGTERM and SIGINT stop gracefully (nova's SIGINT exits at once
 /// without cleanup), a second one exits at once, SIGHUP reloads instead of terminating, and a stop
 /// that outlasts <c>graceful_shutdown_timeout</c> is cut off with a log line and status 1 (oslo
-/// dies silently by SIGALRM there). Replaces ConsoleLifetime, whose start-up banner is console noise.
+/// dies silently by SIGALRM there), and SIGUSR2 writes a report instead of terminating. Replaces ConsoleLifetime, whose start-up banner is console noise.
 /// </summary>
 public sealed partial class SignalLifetime(
     IHostApplicationLifetime applicationLifetime,
@@ -29,6 +36,7 @@ public sealed partial class SignalLifetime(
     private readonly SemaphoreSlim _reloadGate = new(1, 1);
     private int _stopSignals;
     private int _pendingReloads;
+    private int _reportRunning;
     private Timer? _hardStop;
 
     /// <summary>Exit status to use when the process is cut off; tests replace it to observe the decision.</summary>
@@ -40,6 +48,8 @@ public sealed partial class SignalLifetime(
         _registrations.Add(PosixSignalRegistration.Create(PosixSignal.SIGINT, OnStopSignal));
         _registrations.Add(PosixSignalRegistration.Create(PosixSignal.SIGQUIT, OnStopSignal));
         _registrations.Add(PosixSignalRegistration.Create(PosixSignal.SIGHUP, OnHangup));
+        // PosixSignal has no SIGUSR2; raw signal numbers are accepted on Unix.
+        _registrations.Add(PosixSignalRegistration.Create(SIGUSR2, OnUser2));
         applicationLifetime.ApplicationStopping.Register(ArmHardStop);
         return Task.CompletedTask;
     }
@@ -74,6 +84,39 @@ public sealed partial class SignalLifetime(
         {
             _ = Task.Run(RunReloadsAsync);
         }
+    }
+
+    private void OnUser2(PosixSignalContext context)
+    {
+        context.Cancel = true;
+        if (options.OnReport is null)
+        {
+            Log.User2Ignored(logger);
+            return;
+        }
+        // A report already being written covers this signal too; the next one after it starts another.
+        if (Interlocked.Exchange(ref _reportRunning, 1) == 1)
+        {
+            return;
+        }
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                await options.OnReport(applicationLifetime.ApplicationStopping);
+            }
+            catch (OperationCanceledException) when (applicationLifetime.ApplicationStopping.IsCancellationRequested)
+            {
+            }
+            catch (Exception ex)
+            {
+                Log.ReportFailed(logger, ex);
+            }
+            finally
+            {
+                Volatile.Write(ref _reportRunning, 0);
+            }
+        });
     }
 
     private async Task RunReloadsAsync()
@@ -117,12 +160,16 @@ public sealed partial class SignalLifetime(
         }, null, timeout, Timeout.InfiniteTimeSpan);
     }
 
+    /// <summary>SIGUSR2 on Linux (signal(7)).</summary>
+    private const PosixSignal SIGUSR2 = (PosixSignal)12;
+
     private static string SignalName(PosixSignal signal) => signal switch
     {
         PosixSignal.SIGTERM => "SIGTERM",
         PosixSignal.SIGINT => "SIGINT",
         PosixSignal.SIGQUIT => "SIGQUIT",
         PosixSignal.SIGHUP => "SIGHUP",
+        SIGUSR2 => "SIGUSR2",
         _ => signal.ToString(),
     };
 
@@ -153,5 +200,11 @@ public sealed partial class SignalLifetime(
 
         [LoggerMessage(EventId = 1205, Level = LogLevel.Critical, Message = "Graceful shutdown timeout exceeded ({TimeoutSeconds} s), instantaneous exiting")]
         public static partial void GracefulTimeoutExceeded(ILogger logger, int timeoutSeconds);
+
+        [LoggerMessage(EventId = 1206, Level = LogLevel.Information, Message = "Caught SIGUSR2, ignored: [oslo_reports] file_event_handler triggers the Guru Meditation Report")]
+        public static partial void User2Ignored(ILogger logger);
+
+        [LoggerMessage(EventId = 1207, Level = LogLevel.Error, Message = "Guru Meditation Report on SIGUSR2 failed; the service keeps running")]
+        public static partial void ReportFailed(ILogger logger, Exception exception);
     }
 }

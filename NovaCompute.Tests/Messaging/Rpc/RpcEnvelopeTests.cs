@@ -65,4 +65,21 @@ public class RpcEnvelopeTests
             Assert.That(root.GetProperty("ending").GetBoolean(), Is.True);
         }
     }
+
+    [TestCase("python", "{\"oslo.version\": \"2.0\", \"oslo.message\": \"{\\\"args\\\": {\\\"_msg_id\\\": \\\"in-args\\\", \\\"s\\\": \\\"\\\\\\\"_reply_q\\\\\\\": \\\\\\\"in-a-string\\\"}, \\\"_msg_id\\\": \\\"m1\\\", \\\"_reply_q\\\": \\\"reply_q1\\\"}\"}")]
+    [TestCase("compact", "{\"oslo.version\":\"2.0\",\"oslo.message\":\"{\\\"_msg_id\\\":\\\"m1\\\",\\\"_reply_q\\\":\\\"reply_q1\\\"}\"}")]
+    [TestCase("u0022", "{\"oslo.version\":\"2.0\",\"oslo.message\":\"{\\u0022_msg_id\\u0022:\\u0022m1\\u0022,\\u0022_reply_q\\u0022:\\u0022reply_q1\\u0022}\"}")]
+    public void FindReplyAddress_EnvelopeTooBigToParse_FindsTheMessagesOwnKeys(string writer, string body)
+    {
+        Assert.That(RpcEnvelope.FindReplyAddress(Encoding.UTF8.GetBytes(body)), Is.EqualTo(("m1", "reply_q1")), writer);
+    }
+
+    [TestCase("{\"oslo.version\": \"2.0\", \"oslo.message\": \"{\\\"_msg_id\\\": \\\"m1\\\"}\"}")]
+    [TestCase("{\"oslo.version\": \"2.0\", \"oslo.message\": \"{\\\"_msg_id\\\": 5, \\\"_reply_q\\\": \\\"q\\\"}\"}")]
+    [TestCase("{\"_msg_id\": \"m1\", \"_reply_q\": \"q\"}")]
+    [TestCase("")]
+    public void FindReplyAddress_NoPlainAddress_Null(string body)
+    {
+        Assert.That(RpcEnvelope.FindReplyAddress(Encoding.UTF8.GetBytes(body)), Is.Null);
+    }
 }

@@ -116,6 +116,105 @@ public partial class RpcServerTests
         Assert.That(rig.Logs.Entries.Count(e => e.EventId.Id == BadMessageEvent), Is.GreaterThan(count / 4), "most mutants are caught as bad");
     }
 
+    /// <summary>One of each kind of malformed message issue 14's adversarial run sent, named for the failure message.</summary>
+    private static IEnumerable<(string Kind, byte[] Body, BasicProperties? Properties)> MalformedCatalog(string replyQueue)
+    {
+        static byte[] Utf8(string text) => Encoding.UTF8.GetBytes(text);
+        string Call(Dictionary<string, object?> message) => Envelope("2.0", JsonSerializer.Serialize(message));
+        Dictionary<string, object?> Valid() => new()
+        {
+            ["method"] = "add",
+            ["args"] = new Dictionary<string, object?> { ["a"] = 1 },
+            ["version"] = "6.0",
+            ["_msg_id"] = Guid.NewGuid().ToString("N"),
+            ["_reply_q"] = replyQueue,
+            ["_unique_id"] = Guid.NewGuid().ToString("N"),
+        };
+        Dictionary<string, object?> With(string key, object? value)
+        {
+            var message = Valid();
+            message[key] = value;
+            return message;
+        }
+        Dictionary<string, object?> Without(string key)
+        {
+            var message = Valid();
+            message.Remove(key);
+            return message;
+        }
+
+        yield return ("oslo.message not JSON", Utf8(Envelope("2.0", "method=add&a=1")), null);
+        yield return ("oslo.message truncated", Utf8(Envelope("2.0", JsonSerializer.Serialize(Valid())[..40])), null);
+        foreach (var key in new[] { "method", "args", "version", "_msg_id", "_reply_q", "_unique_id" })
+        {
+            yield return ($"missing {key}", Utf8(Call(Without(key))), null);
+        }
+        object?[] wrong = [null, 7, -1.5e308, true, new[] { 1, 2 }, new Dictionary<string, object?> { ["x"] = 1 }, ""];
+        foreach (var key in new[] { "method", "args", "version", "namespace", "_msg_id", "_reply_q", "_unique_id", "_timeout",
+            "_context_roles", "_context_is_admin", "_context_timestamp", "_context_request_id" })
+        {
+            foreach (var value in wrong)
+            {
+                yield return ($"{key} = {JsonSerializer.Serialize(value)}", Utf8(Call(With(key, value))), null);
+            }
+        }
+        yield return ("1 MB key", Utf8(Call(With(new string('k', 1024 * 1024), 1))), null);
+        var manyKeys = Valid();
+        for (var i = 0; i < 50_000; i++)
+        {
+            manyKeys[$"_context_k{i}"] = i;
+        }
+        yield return ("50,000 keys", Utf8(Call(manyKeys)), null);
+        yield return ("1 MB _msg_id", Utf8(Call(With("_msg_id", new string('m', 1024 * 1024)))), null);
+        yield return ("_msg_id with control bytes", Utf8(Call(With("_msg_id", "id\u0000\u0001\n\u001b[31m"))), null);
+        yield return ("_reply_q with control bytes", Utf8(Call(With("_reply_q", "q\u0000\r\n"))), null);
+        yield return ("method with NUL", Utf8(Call(With("method", "add\u0000"))), null);
+        var invalidOuter = Utf8(Call(Valid()));
+        invalidOuter[invalidOuter.Length / 2] = 0xff;
+        yield return ("invalid UTF-8 in the body", invalidOuter, null);
+        byte[] invalidInner = [.. Utf8("{\"oslo.version\": \"2.0\", \"oslo.message\": \"{\\\"method\\\": \\\"add"), 0xc3, 0x28,
+            .. Utf8($"\\\", \\\"_msg_id\\\": \\\"m1\\\", \\\"_reply_q\\\": \\\"{replyQueue}\\\"}}\"}}")];
+        yield return ("invalid UTF-8 inside oslo.message", invalidInner, null);
+        yield return ("raw control bytes", [0x00, 0x01, 0x02, 0x1b, 0x7f, 0x0a, 0x0d], null);
+        foreach (var version in new[] { "", "abc", "2.0.0.0", "99999999999999999999.0", "-1.0", "2.x", "\u0000", new string('9', 100_000) })
+        {
+            yield return ($"oslo.version {version.Length} chars", Utf8(JsonSerializer.Serialize(new Dictionary<string, string>
+            {
+                ["oslo.version"] = version,
+                ["oslo.message"] = JsonSerializer.Serialize(Valid()),
+            })), null);
+        }
+        yield return ("wrong content-type", Utf8(Call(Valid())), new BasicProperties { ContentType = "text/plain", ContentEncoding = "latin-1" });
+        yield return ("binary content-type and a reply_to", Utf8(Call(Valid())), new BasicProperties { ContentType = "application/octet-stream", ReplyTo = "nowhere" });
+        yield return ("no reply_to, no properties at all", Utf8(Call(Without("_reply_q"))), new BasicProperties());
+    }
+
+    [Test]
+    public async Task Fuzz_EveryKindOfMalformedMessage_NothingCrashesAndValidCallsAnsweredInFull()
+    {
+        await using var rig = await RpcTestRig.StartAsync();
+        await using var raw = await RawPublisher.StartAsync();
+        var catalog = MalformedCatalog(raw.ReplyQueue).ToList();
+        foreach (var (_, body, properties) in catalog)
+        {
+            await raw.PublishAsync(rig.Topic, body, properties);
+        }
+
+        // The same queue delivers these after every malformed message.
+        var client = rig.Client(timeout: TimeSpan.FromSeconds(30));
+        var results = await Task.WhenAll(Enumerable.Range(0, 50).Select(i =>
+            client.CallAsync<JsonElement>(Context, "echo", new Dictionary<string, object?> { ["arg"] = new { n = i, text = new string('t', i * 100) } })));
+
+        for (var i = 0; i < results.Length; i++)
+        {
+            Assert.That(results[i].GetProperty("arg").GetProperty("n").GetInt32(), Is.EqualTo(i));
+            Assert.That(results[i].GetProperty("arg").GetProperty("text").GetString(), Is.EqualTo(new string('t', i * 100)));
+        }
+        await Eventually.Until(() => rig.Server.InFlight == 0, TimeSpan.FromSeconds(10));
+        var crashes = rig.Logs.Entries.Where(e => e.EventId.Id == ProcessingCrashed).Select(e => e.Exception?.ToString()).ToList();
+        Assert.That(crashes, Is.Empty, $"{catalog.Count} malformed messages");
+    }
+
     private static byte[] Mutate(byte[] valid, Random random)
     {
         var bytes = (byte[])valid.Clone();
@@ -218,8 +317,19 @@ public partial class RpcServerTests
             return publisher;
         }
 
-        public async Task PublishAsync(string routingKey, byte[] body) =>
-            await _channel.BasicPublishAsync("nova", routingKey, body);
+        public string ReplyQueue => _replyQueue;
+
+        public async Task PublishAsync(string routingKey, byte[] body, BasicProperties? properties = null)
+        {
+            if (properties is null)
+            {
+                await _channel.BasicPublishAsync("nova", routingKey, body);
+            }
+            else
+            {
+                await _channel.BasicPublishAsync("nova", routingKey, mandatory: false, properties, body);
+            }
+        }
 
         public async Task<JsonElement> CallAsync(string routingKey, Func<string, string> body)
         {

@@ -8,8 +8,9 @@ namespace NovaCompute.Messaging.Rpc;
 internal sealed class DuplicateFilter(int capacity)
 {
     private readonly Lock _lock = new();
-    private readonly HashSet<string> _seen = new(Math.Min(capacity, 4096), StringComparer.Ordinal);
-    private readonly Queue<string> _order = new(Math.Min(capacity, 4096));
+    private readonly HashSet<string> _seen = new(StringComparer.Ordinal);
+    // Grown as ids arrive, not preallocated: a process serving many servers (simulate) holds one filter each.
+    private readonly Queue<string> _order = new();
 
     /// <summary>False when <paramref name="uniqueId"/> was seen within the window.</summary>
     public bool TryAdd(string uniqueId)

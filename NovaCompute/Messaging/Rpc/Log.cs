@@ -78,6 +78,15 @@ internal static partial class Log
     [LoggerMessage(4122, LogLevel.Error, "RPC server {Topic}.{Server}: re-subscribing to {Queue} failed; retrying in {RetryIn} seconds")]
     public static partial void ResubscribeFailed(ILogger logger, Exception exception, string topic, string server, string queue, double retryIn);
 
+    [LoggerMessage(4123, LogLevel.Warning, "Dropping the reply {MsgId} to {ReplyQueue}, which waited for its reply queue: the retry queue holds at most {Limit} replies and {ByteLimit} bytes")]
+    public static partial void ReplyRetryOverflow(ILogger logger, string msgId, string replyQueue, int limit, long byteLimit);
+
+    [LoggerMessage(4124, LogLevel.Warning, "Dropping the reply {MsgId} to {ReplyQueue} at shutdown: its reply queue still does not exist")]
+    public static partial void ReplyDroppedAtStop(ILogger logger, string msgId, string replyQueue);
+
+    [LoggerMessage(4125, LogLevel.Information, "Collected the memory of refused oversized messages: working set {BeforeMb} MB before, {AfterMb} MB after")]
+    public static partial void MemoryReclaimed(ILogger logger, long beforeMb, long afterMb);
+
     [LoggerMessage(4130, LogLevel.Information, "No calling threads waiting for msg_id : {MsgId}")]
     public static partial void NoWaiter(ILogger logger, string msgId);
 

@@ -199,6 +199,78 @@ internal static class RpcEnvelope
         return true;
     }
 
+    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
+    /// <summary>
+    /// The <c>_msg_id</c> and <c>_reply_q</c> of a body too big to decode, found without copying or
+    /// parsing it: inside <c>oslo.message</c> the inner JSON's quotes are escaped once (<c>\"_msg_id\": \"…\"</c>
+    /// from Python, <c>\u0022</c> from some JSON writers), while a key quoted inside one of the
+    /// message's own strings is escaped twice and skipped. The last occurrence wins (oslo adds both
+    /// keys after the arguments). Best effort: null when either is missing or not plain text, and
+    /// the caller then gets no answer.
+    /// </summary>
+    public static (string MsgId, string ReplyQueue)? FindReplyAddress(ReadOnlySpan<byte> body) =>
+        LastEscapedValue(body, "_msg_id"u8) is { } msgId && LastEscapedValue(body, "_reply_q"u8) is { } replyQueue
+            ? (msgId, replyQueue)
+            : null;
+
+    private static string? LastEscapedValue(ReadOnlySpan<byte> body, ReadOnlySpan<byte> key)
+    {
+        const int longestValue = 255; // an AMQP queue name's limit
+        var end = body.Length;
+        while (end > 0)
+        {
+            var at = body[..end].LastIndexOf(key);
+            if (at < 0)
+            {
+                return null;
+            }
+            end = at;
+            var rest = body[(at + key.Length)..];
+            int quote;
+            if (!IsEscapedQuoteBefore(body, at) || (quote = EscapedQuoteAt(rest)) == 0)
+            {
+                continue;
+            }
+            rest = rest[quote..].TrimStart(" "u8);
+            if (rest.IsEmpty || rest[0] != (byte)':')
+            {
+                continue; // the text appears as a value, not a key
+            }
+            rest = rest[1..].TrimStart(" "u8);
+            if ((quote = EscapedQuoteAt(rest)) == 0)
+            {
+                continue;
+            }
+            rest = rest[quote..];
+            var close = rest.IndexOf((byte)'\\');
+            if (close is < 1 or > longestValue || EscapedQuoteAt(rest[close..]) == 0 || rest[..close].Contains((byte)'"'))
+            {
+                continue;
+            }
+            try
+            {
+                return StrictUtf8.GetString(rest[..close]);
+            }
+            catch (DecoderFallbackException)
+            {
+                continue;
+            }
+        }
+        return null;
+    }
+
+    private static int EscapedQuoteAt(ReadOnlySpan<byte> text) =>
+        text.StartsWith("\\\""u8) ? 2 : text.StartsWith("\\u0022"u8) ? 6 : 0;
+
+    private static bool IsEscapedQuoteBefore(ReadOnlySpan<byte> body, int at)
+    {
+        var before = body[..at];
+        var length = before.EndsWith("\\\""u8) ? 2 : before.EndsWith("\\u0022"u8) ? 6 : 0;
+        // Escaped once more (a backslash before it), the quote belongs to a string inside the message.
+        return length > 0 && (at == length || body[at - length - 1] != (byte)'\\');
+    }
+
     /// <summary>The text of a JSON string value, for quick property checks.</summary>
     public static string? StringOrNull(JsonElement root, ReadOnlySpan<byte> name) =>
         root.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? TextOrNull(value) : null;

@@ -52,7 +52,8 @@ public sealed class RpcReplyWaiter : IAsyncDisposable
                 {
                     await old.DisposeAsync().ConfigureAwait(false);
                 }
-                _channel = await connection.CreateChannelAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+                // Shared by every later call: its consumer loop must not keep the first caller's context.
+                _channel = await ExecutionContextFree.Run(() => connection.CreateChannelAsync(cancellationToken: cancellationToken)).ConfigureAwait(false);
             }
             var queue = "reply_" + RpcEnvelope.NewId();
             await _channel.QueueDeclareAsync(queue, durable: false, exclusive: false, autoDelete: false,

@@ -24,11 +24,13 @@ public sealed class RpcServer : IHostedService, IAsyncDisposable, Systemd.IWatch
     private readonly TimeProvider _time;
     private readonly SemaphoreSlim _workers;
     private readonly DuplicateFilter _duplicates;
-    private readonly ObsoleteReplyQueues _obsoleteReplyQueues = new();
+    private readonly RpcReplySender _replies;
+    private readonly MemoryReclaimer _memory;
     private readonly CancellationTokenSource _stopConsuming = new();
     private readonly CancellationTokenSource _abandon = new();
     private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly List<QueueConsumer> _consumers = [];
+    private readonly RpcChannelPool? _sharedChannels;
     private IChannel? _channel;
     private int _inFlight;
     private int _waitingForWorker;
@@ -36,7 +38,9 @@ public sealed class RpcServer : IHostedService, IAsyncDisposable, Systemd.IWatch
     private volatile bool _stopping;
     private int _state; // 0 new, 1 started, 2 stopped
 
-    public RpcServer(RabbitTransport transport, RpcServerSettings settings, RpcDispatcher dispatcher, ILogger<RpcServer> logger, TimeProvider? time = null)
+    /// <param name="sharedChannels">When given, the server consumes on a channel shared with other servers of this process and leaves it open on stop.</param>
+    public RpcServer(RabbitTransport transport, RpcServerSettings settings, RpcDispatcher dispatcher, ILogger<RpcServer> logger, TimeProvider? time = null,
+        RpcChannelPool? sharedChannels = null)
     {
         var errors = settings.Validate();
         if (errors.Count > 0)
@@ -44,12 +48,16 @@ public sealed class RpcServer : IHostedService, IAsyncDisposable, Systemd.IWatch
             throw new ArgumentException(string.Join(Environment.NewLine, errors), nameof(settings));
         }
         _transport = transport;
+        _sharedChannels = sharedChannels;
         _settings = settings;
         _dispatcher = dispatcher;
         _logger = logger;
         _time = time ?? transport.Time;
         _workers = new SemaphoreSlim(settings.ExecutorThreadPoolSize, settings.ExecutorThreadPoolSize);
         _duplicates = new DuplicateFilter(settings.DuplicateWindow);
+        _replies = new RpcReplySender(transport.Publisher, TimeSpan.FromSeconds(transport.Settings.KombuMissingConsumerRetryTimeout),
+            settings.ReplyRetryLimit, settings.ReplyRetryBytes, logger, _time);
+        _memory = new MemoryReclaimer(_time, logger);
         _lastProgress = _time.GetTimestamp();
         FanoutQueue = $"{settings.Topic}_fanout_{RpcEnvelope.NewId()}";
     }
@@ -64,6 +72,9 @@ public sealed class RpcServer : IHostedService, IAsyncDisposable, Systemd.IWatch
 
     /// <summary>This process's fanout queue, <c>&lt;topic&gt;_fanout_&lt;uuid hex&gt;</c>.</summary>
     public string FanoutQueue { get; }
+
+    /// <summary>Replies waiting in the retry queue for their reply queue to appear.</summary>
+    public int RepliesWaitingForQueue => _replies.Pending;
 
     /// <summary>Requests being handled right now.</summary>
     public int InFlight => Volatile.Read(ref _inFlight);
@@ -97,10 +108,18 @@ public sealed class RpcServer : IHostedService, IAsyncDisposable, Systemd.IWatch
         {
             return;
         }
-        var connection = await _transport.ConsumeConnection.GetAsync(cancellationToken).ConfigureAwait(false);
-        var channel = await connection.CreateChannelAsync(
-            new CreateChannelOptions(publisherConfirmationsEnabled: false, publisherConfirmationTrackingEnabled: false, consumerDispatchConcurrency: 1),
-            cancellationToken).ConfigureAwait(false);
+        IChannel channel;
+        if (_sharedChannels is not null)
+        {
+            channel = await _sharedChannels.RentAsync(cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            var connection = await _transport.ConsumeConnection.GetAsync(cancellationToken).ConfigureAwait(false);
+            channel = await connection.CreateChannelAsync(
+                new CreateChannelOptions(publisherConfirmationsEnabled: false, publisherConfirmationTrackingEnabled: false, consumerDispatchConcurrency: 1),
+                cancellationToken).ConfigureAwait(false);
+        }
         _channel = channel;
 
         var rabbit = _transport.Settings;
@@ -190,11 +209,17 @@ public sealed class RpcServer : IHostedService, IAsyncDisposable, Systemd.IWatch
             }
         }
 
+        // Replies still waiting for a reply queue are dropped (and logged): waiting up to a minute for
+        // a client that may never come back would hold up every stop.
+        await _replies.DisposeAsync().ConfigureAwait(false);
         try
         {
             // oslo deletes the fanout queue when the listener closes; its x-expires is only the fallback.
             await channel.QueueDeleteAsync(FanoutQueue, ifUnused: false, ifEmpty: false, cancellationToken: CancellationToken.None).ConfigureAwait(false);
-            await channel.CloseAsync(CancellationToken.None).ConfigureAwait(false);
+            if (_sharedChannels is null)
+            {
+                await channel.CloseAsync(CancellationToken.None).ConfigureAwait(false);
+            }
         }
         catch (Exception ex) when (ex is AlreadyClosedException or OperationInterruptedException or IOException or TimeoutException)
         {
@@ -209,10 +234,11 @@ public sealed class RpcServer : IHostedService, IAsyncDisposable, Systemd.IWatch
         {
             await StopAsync(CancellationToken.None).ConfigureAwait(false);
         }
-        if (_channel is { } channel)
+        if (_channel is { } channel && _sharedChannels is null)
         {
             await channel.DisposeAsync().ConfigureAwait(false);
         }
+        await _replies.DisposeAsync().ConfigureAwait(false);
         _stopConsuming.Dispose();
         _abandon.Dispose();
     }
@@ -224,8 +250,21 @@ public sealed class RpcServer : IHostedService, IAsyncDisposable, Systemd.IWatch
         {
             return; // left unacknowledged: the broker requeues it when the channel closes
         }
-        // The delivery's memory belongs to the client only until this callback returns.
-        var copy = body.ToArray();
+        // The delivery's memory belongs to the client only until this callback returns. An oversized
+        // body is never copied: only the reply address is taken from it, so the client's buffer goes
+        // back to its pool at once and nothing else of it stays alive.
+        byte[]? copy = null;
+        OversizedMessage? oversized = null;
+        if (body.Length > _settings.MaxMessageBytes)
+        {
+            oversized = new OversizedMessage(queue, body.Length, RpcEnvelope.FindReplyAddress(body.Span));
+            Log.BadMessage(_logger, $"message of {body.Length} bytes exceeds the limit of {_settings.MaxMessageBytes} bytes", queue, body.Length);
+            _memory.Reclaim();
+        }
+        else
+        {
+            copy = body.ToArray();
+        }
         Interlocked.Increment(ref _waitingForWorker);
         try
         {
@@ -257,7 +296,30 @@ public sealed class RpcServer : IHostedService, IAsyncDisposable, Systemd.IWatch
             Finish();
             return;
         }
-        _ = Task.Run(() => ProcessAsync(queue, copy));
+        _ = copy is not null ? Task.Run(() => ProcessAsync(queue, copy)) : Task.Run(() => RefuseOversizedAsync(oversized!));
+    }
+
+    private sealed record OversizedMessage(string Queue, int Bytes, (string MsgId, string ReplyQueue)? ReplyAddress);
+
+    private async Task RefuseOversizedAsync(OversizedMessage message)
+    {
+        try
+        {
+            if (message.ReplyAddress is var (msgId, replyQueue))
+            {
+                await ReplyAsync(msgId, replyQueue, null,
+                    FailureText($"message of {message.Bytes} bytes exceeds the limit of {_settings.MaxMessageBytes} bytes", "ValueError", "builtins"),
+                    null).ConfigureAwait(false);
+            }
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            Log.ProcessingCrashed(_logger, ex);
+        }
+        finally
+        {
+            Finish();
+        }
     }
 
     private void Finish()
@@ -275,12 +337,6 @@ public sealed class RpcServer : IHostedService, IAsyncDisposable, Systemd.IWatch
         OpenedMessage? message = null;
         try
         {
-            if (body.Length > _settings.MaxMessageBytes)
-            {
-                await RefuseAsync(queue, body, $"message of {body.Length} bytes exceeds the limit of {_settings.MaxMessageBytes} bytes",
-                    "ValueError", "builtins").ConfigureAwait(false);
-                return;
-            }
             if (!RpcEnvelope.TryOpen(body, out message, out var problem))
             {
                 var unsupportedEnvelope = problem!.StartsWith("Specified RPC envelope version", StringComparison.Ordinal);
@@ -366,7 +422,7 @@ public sealed class RpcServer : IHostedService, IAsyncDisposable, Systemd.IWatch
         var started = _time.GetTimestamp();
         double? monitorTimeout = root.TryGetProperty("_timeout"u8, out var t) && t.ValueKind == JsonValueKind.Number ? t.GetDouble() : null;
         var monitor = isCall
-            ? CallMonitor.Start(monitorTimeout, ct => SendHeartbeatAsync(msgId!, replyQueue!, ct), method!, _time, _logger)
+            ? CallMonitor.Start(monitorTimeout, ct => _replies.SendHeartbeatAsync(msgId!, replyQueue!, ct), method!, _time, _logger)
             : null;
         object? result = null;
         string? failure = null;
@@ -422,11 +478,6 @@ public sealed class RpcServer : IHostedService, IAsyncDisposable, Systemd.IWatch
     private async Task RefuseAsync(string queue, byte[] body, string problem, string errorClass, string errorModule, OpenedMessage? partial = null)
     {
         Log.BadMessage(_logger, problem, queue, body.Length);
-        if (partial is null && body.Length > _settings.MaxMessageBytes)
-        {
-            // Too big to handle, but the envelope still says whom to tell.
-            RpcEnvelope.TryOpen(body, out partial, out _);
-        }
         try
         {
             if (partial is not null &&
@@ -458,92 +509,7 @@ public sealed class RpcServer : IHostedService, IAsyncDisposable, Systemd.IWatch
             Log.DispatchFailed(_logger, ex);
             body = RpcMessages.Reply(msgId, null, RpcFailure.Serialize(ex, _dispatcher.Serializer, context), ending: true, _dispatcher.Serializer, context);
         }
-        await SendToReplyQueueAsync(msgId, replyQueue, body).ConfigureAwait(false);
-    }
-
-    private async ValueTask<bool> SendHeartbeatAsync(string msgId, string replyQueue, CancellationToken cancellationToken)
-    {
-        var outcome = await _transport.Publisher.PublishAsync(
-            new OutgoingMessage("", replyQueue, RpcMessages.Heartbeat(msgId), Mandatory: true), cancellationToken).ConfigureAwait(false);
-        return outcome == PublishOutcome.Routed;
-    }
-
-    /// <summary>oslo's reply publishing: mandatory, retried every 0.25 s while the queue is missing, then abandoned and remembered.</summary>
-    private async Task SendToReplyQueueAsync(string msgId, string replyQueue, byte[] body)
-    {
-        if (_obsoleteReplyQueues.Contains(replyQueue, _time.GetUtcNow()))
-        {
-            Log.ReplyDropped(_logger, replyQueue, msgId);
-            return;
-        }
-        var timeout = TimeSpan.FromSeconds(_transport.Settings.KombuMissingConsumerRetryTimeout);
-        var started = _time.GetTimestamp();
-        try
-        {
-            while (true)
-            {
-                var outcome = await _transport.Publisher.PublishAsync(new OutgoingMessage("", replyQueue, body, Mandatory: true), _abandon.Token)
-                    .ConfigureAwait(false);
-                if (outcome == PublishOutcome.Routed)
-                {
-                    return;
-                }
-                if (_time.GetElapsedTime(started) >= timeout)
-                {
-                    Log.ReplyAbandoned(_logger, msgId, (int)timeout.TotalSeconds, replyQueue);
-                    _obsoleteReplyQueues.Add(replyQueue, _time.GetUtcNow());
-                    return;
-                }
-                Log.ReplyQueueMissing(_logger, msgId, replyQueue);
-                await Task.Delay(TimeSpan.FromMilliseconds(250), _time, _abandon.Token).ConfigureAwait(false);
-            }
-        }
-        catch (OperationCanceledException) when (_abandon.IsCancellationRequested)
-        {
-            // Shutdown gave up on this request.
-        }
-        catch (Exception ex) when (ex is not OutOfMemoryException)
-        {
-            Log.ReplyFailed(_logger, ex, msgId);
-        }
-    }
-
-    /// <summary>Reply queues found missing recently (oslo: 60 s, at most 200).</summary>
-    private sealed class ObsoleteReplyQueues
-    {
-        private static readonly TimeSpan Ttl = TimeSpan.FromSeconds(60);
-        private const int Capacity = 200;
-        private readonly Lock _lock = new();
-        private readonly Dictionary<string, DateTimeOffset> _queues = new(StringComparer.Ordinal);
-
-        public bool Contains(string queue, DateTimeOffset now)
-        {
-            lock (_lock)
-            {
-                if (_queues.Count == 0 || !_queues.TryGetValue(queue, out var since))
-                {
-                    return false;
-                }
-                if (now - since < Ttl)
-                {
-                    return true;
-                }
-                _queues.Remove(queue);
-                return false;
-            }
-        }
-
-        public void Add(string queue, DateTimeOffset now)
-        {
-            lock (_lock)
-            {
-                if (_queues.Count >= Capacity)
-                {
-                    _queues.Remove(_queues.MinBy(kv => kv.Value).Key);
-                }
-                _queues[queue] = now;
-            }
-        }
+        await _replies.SendAsync(msgId, replyQueue, body, _abandon.Token).ConfigureAwait(false);
     }
 
     /// <summary>One subscription; deliveries go to the server, broker cancellations are logged and resubscribed.</summary>

@@ -24,6 +24,12 @@ public sealed record RpcServerSettings
     /// <summary>Bodies above this size are refused without being decoded (nova's largest messages are far smaller).</summary>
     public int MaxMessageBytes { get; init; } = 32 * 1024 * 1024;
 
+    /// <summary>Replies waiting in the retry queue for a missing reply queue, at most (the oldest are dropped first).</summary>
+    public int ReplyRetryLimit { get; init; } = 1000;
+
+    /// <summary>Bytes of replies waiting in the retry queue, at most.</summary>
+    public long ReplyRetryBytes { get; init; } = 64L * 1024 * 1024;
+
     /// <summary>How many recent <c>_unique_id</c>s are remembered to drop redelivered duplicates (oslo: 16).</summary>
     public int DuplicateWindow { get; init; } = 16384;
 
@@ -45,6 +51,10 @@ public sealed record RpcServerSettings
         if (GracefulShutdownTimeout < TimeSpan.Zero)
         {
             errors.Add("graceful_shutdown_timeout must not be negative");
+        }
+        if (ReplyRetryLimit < 1 || ReplyRetryBytes < 1)
+        {
+            errors.Add("the reply retry queue must hold at least one reply and one byte");
         }
         if (DuplicateWindow < 1)
         {
