@@ -35,7 +35,10 @@ internal sealed class ConductorBenchmarks : IBenchmark
             Console.WriteLine("   (skipped: NOVA_TEST_TRANSPORT_URL / NOVA_TEST_DATABASE_URL not set; ./build.sh bench sets them)");
             return [];
         }
-        var prefix = Environment.GetEnvironmentVariable("NOVA_TEST_NOVA_DB_PREFIX") is { Length: > 0 } p ? p : "nova_cond_";
+        // The tests' NovaControlPlane default: one set of nova databases per vhost (ncp_<vhost>_).
+        var vhost = Environment.GetEnvironmentVariable("NOVA_TEST_RABBIT_VHOST") ?? "";
+        var prefix = Environment.GetEnvironmentVariable("NOVA_TEST_NOVA_DB_PREFIX") is { Length: > 0 } p ? p
+            : "ncp_" + System.Text.RegularExpressions.Regex.Replace(vhost.ToLowerInvariant(), "[^a-z0-9_]", "_") + "_";
         var server = DatabaseUrl.Parse(postgresUrl);
         var builder = new NpgsqlConnectionStringBuilder(server.ConnectionString);
         string Db(string name) => $"postgresql://{builder.Username}:{builder.Password}@{builder.Host}:{builder.Port}/{prefix}{name}";
