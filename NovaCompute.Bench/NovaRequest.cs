@@ -5,8 +5,8 @@ namespace NovaCompute.Bench;
 
 /// <summary>
 /// A request context of the size and shape nova's ComputeAPI sends when a user's API request turns
-/// into an RPC call (nova/compute/rpcapi.py over nova/context.py's <c>to_dict()</c>, reference
-/// §13.5): user and project ids and names, domains, three roles, a Keystone token, request and
+/// into an RPC call (nova/compute/rpcapi.py over nova/context.py's <c>to_dict()</c> over
+/// oslo_context/context.py): user and project ids and names, domains, three roles, a Keystone token, request and
 /// global request ids, the caller's address and the service catalog nova keeps (entries of type
 /// image, block-storage, volumev3, key-manager, placement, network; keystonemiddleware's v2
 /// layout). The oslo captures in shared/reference carry an empty catalog and no roles because

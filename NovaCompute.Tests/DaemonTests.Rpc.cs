@@ -18,6 +18,8 @@ public partial class DaemonTests
     private static readonly RequestContext Caller = new() { UserId = "u1", ProjectId = "p1", IsAdmin = true };
 
     private string RpcConfig(string host, string transportUrl, string extra = "") => $"""
+        [database]
+        connection = sqlite:///{_dir.FullName}/nova.sqlite
         [DEFAULT]
         host = {host}
         compute_driver = fake.FakeDriver

@@ -20,7 +20,7 @@ public sealed record ServiceIdentity(string Host, string Binary, string Topic)
 /// nova/service.py's <c>Service</c>: the start sequence in nova's order and the stop sequence in
 /// reverse. Subsystems (registration, RPC server, heartbeat, periodic tasks) are hosted services of
 /// their own, registered after this one, so the host starts them in nova's order and stops them
-/// in reverse; the manager's hooks run at nova's points between them (reference §2.4, §2.5):
+/// in reverse; the manager's hooks run at nova's points between them (nova/service.py <c>Service.start</c>/<c>stop</c>):
 /// <list type="number">
 /// <item><see cref="NovaService"/>: "Starting compute node", temp dir check, <c>init_host</c>.</item>
 /// <item>schema migration, then the heartbeat writer, whose start creates or updates the record.</item>

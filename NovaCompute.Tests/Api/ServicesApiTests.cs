@@ -4,7 +4,7 @@ using NovaCompute.Db;
 
 namespace NovaCompute.Tests.Api;
 
-/// <summary>os-services through HTTP on a real database, on SQLite and PostgreSQL (reference §15).</summary>
+/// <summary>os-services through HTTP on a real database, on SQLite and PostgreSQL (nova/api/openstack/compute/services.py).</summary>
 [TestFixture(DatabaseDialect.Sqlite)]
 [TestFixture(DatabaseDialect.PostgreSql)]
 internal sealed class ServicesApiTests(DatabaseDialect dialect)

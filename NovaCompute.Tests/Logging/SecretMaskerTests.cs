@@ -56,7 +56,7 @@ public class SecretMaskerTests
     [Test]
     public void Mask_OsloWildcardCase_DoesNotSwallowFollowingText()
     {
-        // oslo's mask_password turns this into {'auth_token': '***': 1} (reference §18 #22).
+        // oslo's mask_password turns this into {'auth_token': '***': 1} (oslo_utils/strutils.py _SANITIZE_PATTERNS_WILDCARD).
         Assert.That(SecretMasker.Mask("{'auth_token': 'abc', 'x': 1}"), Is.EqualTo("{'auth_token': '***', 'x': 1}"));
     }
 

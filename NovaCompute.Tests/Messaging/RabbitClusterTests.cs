@@ -55,6 +55,8 @@ public partial class RabbitClusterTests
             rabbit_quorum_delivery_limit = 3
             rabbit_quroum_max_memory_length = 1000
             rabbit_quroum_max_memory_bytes = 10485760
+            [database]
+            connection = sqlite:///{_dir.FullName}/nova.sqlite
             """);
         // Spelled as oslo.messaging 14 spells them (impl_rabbit.py: rabbit_quroum_max_memory_*);
         // the later spelling "rabbit_quorum_…" is an unknown option there, and a warning here.

@@ -76,10 +76,4 @@ public class PeriodicTaskTests
     public void Collect_UnknownSpacingOption_FailsAtCollection() =>
         Assert.That(() => PeriodicTask.Collect(new UnknownOption(), Catalog),
             Throws.InvalidOperationException.With.Message.Contains("no_such_option"));
-
-    [TestCase("UpdateAvailableResource", "update_available_resource")]
-    [TestCase("CheckInstanceBuildTime", "check_instance_build_time")]
-    [TestCase("SyncHTTPState", "sync_http_state")]
-    public void SnakeCase_PascalCase_BecomesPythonName(string name, string expected) =>
-        Assert.That(PeriodicTask.SnakeCase(name), Is.EqualTo(expected));
 }

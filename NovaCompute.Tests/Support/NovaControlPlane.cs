@@ -10,7 +10,7 @@ namespace NovaCompute.Tests.Support;
 /// A real nova (Zed, Debian's python3-nova) control plane for the tests: nova-conductor and nova-api
 /// on the tests' PostgreSQL server and RabbitMQ vhost, as the conductor reference README describes
 /// (reference/conductor/README.md). Its three databases (<c>&lt;prefix&gt;api</c>, <c>cell0</c>,
-/// <c>cell1</c>; prefix <c>NOVA_TEST_NOVA_DB_PREFIX</c>, default <c>nova_cond_</c>) are created and
+/// <c>cell1</c>; prefix <c>NOVA_TEST_NOVA_DB_PREFIX</c>, default <c>ncp_&lt;vhost&gt;_</c>) are created and
 /// migrated by <c>nova-manage</c> the first time (about a minute) and reused afterwards. Tests start
 /// and stop the conductor at will; nova-api runs under wsgiref with <c>noauth2</c> (token
 /// <c>admin:admin</c>). Anything missing fails the fixture when NOVA_TEST_REQUIRE_SERVICES=1.
@@ -64,7 +64,11 @@ internal sealed partial class NovaControlPlane : IAsyncDisposable
         {
             TestServices.Unavailable($"python3-nova ({check.Output.Trim()})");
         }
-        var prefix = Environment.GetEnvironmentVariable("NOVA_TEST_NOVA_DB_PREFIX") is { Length: > 0 } p ? p : "nova_cond_";
+        // The databases are kept between runs, and cell1's mapping holds the transport_url (vhost)
+        // it was created with: nova-api sends compute RPC (set_host_enabled) there. One set per
+        // vhost, so a run on another vhost never talks to a control plane on the wrong one.
+        var prefix = Environment.GetEnvironmentVariable("NOVA_TEST_NOVA_DB_PREFIX") is { Length: > 0 } p ? p
+            : "ncp_" + System.Text.RegularExpressions.Regex.Replace(TestServices.RabbitVhost.ToLowerInvariant(), "[^a-z0-9_]", "_") + "_";
         var plane = new NovaControlPlane(Directory.CreateTempSubdirectory("nova-control-plane-").FullName, python, prefix);
         try
         {

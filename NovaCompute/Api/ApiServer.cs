@@ -15,7 +15,7 @@ using Microsoft.Extensions.Logging;
 namespace NovaCompute.Api;
 
 /// <summary>
-/// nova's <c>WSGIService("osapi_compute")</c> and <c>nova.wsgi.Server</c> on Kestrel (reference §2.9).
+/// nova's <c>WSGIService("osapi_compute")</c> and <c>nova.wsgi.Server</c> on Kestrel (nova/service.py, nova/wsgi.py).
 /// <para>
 /// Why a <see cref="WebApplication"/> owned by this hosted service rather than Kestrel on the daemon's
 /// own host: the daemon's host is a plain generic host (systemd lifetime, workers started in nova's

@@ -10,7 +10,7 @@ using NovaCompute.ServiceGroup;
 namespace NovaCompute.Api;
 
 /// <summary>
-/// nova's <c>ServiceController</c> (nova/api/openstack/compute/services.py, reference §15) over
+/// nova's <c>ServiceController</c> (nova/api/openstack/compute/services.py) over
 /// this daemon's services database: list with nova's view per microversion, the legacy PUT
 /// actions before 2.53, PUT by uuid from 2.53, DELETE. Validation order, status codes and
 /// messages are nova's. The list and every view after an update go through

@@ -10,7 +10,8 @@ namespace NovaCompute.Cli;
 /// <summary>
 /// The <c>service</c> subcommands as plain functions (repository or query, arguments, writers →
 /// exit status), so tests call them without a command line. Output follows
-/// <c>nova service-list</c> and the os-services API (reference §15).
+/// <c>nova service-list</c> (novaclient/v2/shell.py do_service_list) and the os-services API
+/// (nova/api/openstack/compute/services.py).
 /// </summary>
 internal static class ServiceCli
 {

@@ -16,8 +16,6 @@ namespace NovaCompute.Compute;
 [RpcEndpoint(Version = "6.1")]
 internal sealed partial class ComputeManager : Manager
 {
-    public const string RpcApiVersion = "6.1";
-
     private readonly IComputeDriver _driver;
     private readonly ResourceTracker _tracker;
     private readonly IServiceRepository _services;

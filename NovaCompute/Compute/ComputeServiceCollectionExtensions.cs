@@ -35,7 +35,7 @@ public static class ComputeServiceCollectionExtensions
 
     /// <summary>
     /// The periodic-task worker running the <see cref="Manager"/>'s tasks (nova's periodic timer,
-    /// §2.4 step 15): register it last, so it starts after every other start step.
+    /// the last step of <c>Service.start</c> in nova/service.py): register it last, so it starts after every other start step.
     /// <c>periodic_interval_max</c> stays unset, as nova-compute leaves it.
     /// </summary>
     public static IServiceCollection AddPeriodicTasks(this IServiceCollection services)

@@ -4,7 +4,8 @@ namespace NovaCompute.Compute;
 
 /// <summary>
 /// nova's <c>nova.manager.Manager</c>: the object a service serves over RPC and whose periodic tasks
-/// it runs, with the hooks <see cref="NovaService"/> calls in nova's order (reference §2.4, §2.5, §3):
+/// it runs, with the hooks <see cref="NovaService"/> calls in nova's order (nova/service.py,
+/// nova/manager.py):
 /// <see cref="InitHostAsync"/> before the service record is looked up, <see cref="PreStartHookAsync"/>
 /// once it exists and before RPC consumers do, <see cref="PostStartHookAsync"/> right after the RPC
 /// server started, <see cref="CleanupHostAsync"/> on stop once RPC is drained, and

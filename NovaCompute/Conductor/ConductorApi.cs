@@ -6,7 +6,7 @@ namespace NovaCompute.Conductor;
 
 /// <summary>
 /// nova's <c>conductor/rpcapi.py</c> <c>ConductorAPI</c> as nova-compute uses it through the object
-/// indirection API (reference §13.4): <c>object_class_action_versions</c> and <c>object_action</c> on
+/// indirection API (nova/objects/base.py <c>NovaObject.indirection_api</c>): <c>object_class_action_versions</c> and <c>object_action</c> on
 /// topic <c>conductor</c>, RPC version 3.0, plus <c>baserpc</c>'s <c>ping</c> (namespace <c>baseapi</c>,
 /// version 1.0) for <c>wait_until_ready</c>. Every call carries the one admin context this process
 /// made at start, as nova's service keeps the context of its start for every heartbeat.

@@ -8,8 +8,8 @@ namespace NovaCompute.Conductor;
 
 /// <summary>
 /// The <c>services</c> records through nova-conductor: the same seam as <see cref="ServiceRepository"/>,
-/// made of the remotable <c>Service</c>/<c>ServiceList</c> methods nova-compute calls (reference §6.2,
-/// §13.4). It keeps the last <c>Service</c> object it saw of each id, as nova's service keeps its
+/// made of the remotable <c>Service</c>/<c>ServiceList</c> methods nova-compute calls (nova/objects/service.py,
+/// through nova/conductor/rpcapi.py). It keeps the last <c>Service</c> object it saw of each id, as nova's service keeps its
 /// <c>service_ref</c>: a heartbeat increments <c>report_count</c> locally, saves it (changes
 /// <c>["report_count"]</c>) and merges what the conductor answers, so the bodies are nova's own.
 /// Times are the conductor's (its database's) clock; a listing is judged on this host's clock, as

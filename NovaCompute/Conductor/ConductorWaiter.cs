@@ -23,7 +23,7 @@ internal sealed record ConductorWaitSettings
 
 /// <summary>
 /// nova/conductor/api.py <c>API.wait_until_ready</c>, which nova's <c>Service.__init__</c> runs before
-/// anything else when objects go through the conductor (reference §2.3): ping the conductor until it
+/// anything else when objects go through the conductor (nova/service.py): ping the conductor until it
 /// answers, with nova's per-attempt timeouts and warning, without an overall deadline. It runs in
 /// <see cref="StartAsync"/>, so the host (and READY=1) waits for it; systemd's STATUS says what it
 /// waits for and each attempt extends the unit's start timeout. A stop request ends the wait at once.

@@ -185,31 +185,6 @@ public sealed class HostAddressOpt(string name, string? @default) : Opt<string?>
     internal override string Format(string? value) => value ?? "<None>";
 }
 
-/// <summary>A URI with a scheme (oslo's <c>URI</c> type).</summary>
-public sealed class UriOpt(string name, string? @default) : Opt<string?>(name, @default)
-{
-    public override string TypeDescription => "uri value";
-
-    public IReadOnlyList<string> Schemes { get; init; } = [];
-
-    internal override string? Parse(string raw)
-    {
-        var value = raw.Trim();
-        var colon = value.IndexOf("://", StringComparison.Ordinal);
-        if (colon <= 0 || !char.IsAsciiLetter(value[0]) || !value[..colon].All(c => char.IsAsciiLetterOrDigit(c) || c is '+' or '-' or '.'))
-        {
-            throw new FormatException($"invalid URI: '{value}'");
-        }
-        if (Schemes.Count > 0 && !Schemes.Contains(value[..colon], StringComparer.OrdinalIgnoreCase))
-        {
-            throw new FormatException($"URI scheme '{value[..colon]}' not in {string.Join(", ", Schemes)}");
-        }
-        return value;
-    }
-
-    internal override string Format(string? value) => value ?? "<None>";
-}
-
 public sealed class IntOpt(string name, int @default) : Opt<int>(name, @default)
 {
     public int? Min { get; init; }

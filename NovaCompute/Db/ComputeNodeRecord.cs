@@ -3,7 +3,7 @@ using System.Data.Common;
 namespace NovaCompute.Db;
 
 /// <summary>
-/// The values of a <c>compute_nodes</c> row that the resource tracker owns (reference §5.2): what it
+/// The values of a <c>compute_nodes</c> row that the resource tracker owns (nova/db/main/models.py <c>ComputeNode</c>): what it
 /// writes on create and compares before an update. Timestamps, <c>deleted</c> and <c>mapped</c> are
 /// the database's business.
 /// </summary>

@@ -1,6 +1,6 @@
 namespace NovaCompute.Db;
 
-/// <summary>nova's exceptions about service records, with nova's exact messages (reference §2.6).</summary>
+/// <summary>nova's exceptions about service records, with nova's exact messages (nova/exception.py).</summary>
 internal abstract class ServiceRecordException(string message) : Exception(message);
 
 /// <summary>A live row with the same (host, binary) exists: a sibling process won the race.</summary>

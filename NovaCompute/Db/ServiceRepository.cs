@@ -5,7 +5,7 @@ using Npgsql;
 
 namespace NovaCompute.Db;
 
-/// <summary>The <c>services</c> table: what nova's DB API does for the service framework (reference §5.4).</summary>
+/// <summary>The <c>services</c> table: what nova's DB API does for the service framework (nova/db/main/api.py).</summary>
 internal interface IServiceRepository
 {
     /// <summary>What the records are read from, as log lines name it ("the database", "nova-conductor").</summary>

@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 using System.Text;
-using NovaCompute.Logging.Journald;
+using System.Text.Json;
 
 namespace NovaCompute.Logging;
 
@@ -95,7 +95,7 @@ internal static class LoggerNames
                 for (var i = 0; i < rest.Length; i++)
                 {
                     sb.Append('.');
-                    sb.Append(i == rest.Length - 1 ? WordCase.ToSnake(rest[i], upper: false) : rest[i].ToLowerInvariant());
+                    sb.Append(i == rest.Length - 1 ? JsonNamingPolicy.SnakeCaseLower.ConvertName(rest[i]) : rest[i].ToLowerInvariant());
                 }
                 return sb.ToString();
             }

@@ -146,7 +146,7 @@ internal sealed class OsloJsonFormatter(LoggingSettings settings, LoggingEnviron
             {
                 continue;
             }
-            json.WritePropertyName(WordCase.ToSnake(key, upper: false));
+            json.WritePropertyName(JsonNamingPolicy.SnakeCaseLower.ConvertName(key));
             WriteValue(value, json);
         }
         json.WriteEndObject();

@@ -8,8 +8,6 @@ namespace NovaCompute.Logging;
 /// </summary>
 internal readonly record struct PercentSpec(char Conversion, bool LeftAlign, bool ZeroPad, bool Sign, bool Space, int Width, int Precision)
 {
-    public static readonly PercentSpec PlainString = new('s', false, false, false, false, 0, -1);
-
     public bool IsInteger => Conversion is 'd' or 'i' or 'u' or 'x' or 'X' or 'o';
 
     public bool IsFloat => Conversion is 'f' or 'F' or 'e' or 'E' or 'g' or 'G';

@@ -14,7 +14,7 @@ namespace NovaCompute.Logging;
 /// trailing digits): <c>key=value</c>, <c>key="value"</c>, <c>"key": "value"</c> (JSON and Python
 /// dicts), <c>&lt;key&gt;value&lt;/key&gt;</c>, <c>--key value</c>, plus <c>Key: value</c> (HTTP
 /// headers such as <c>X-Auth-Token:</c>). A quoted value ends at its own closing quote, so unlike
-/// oslo's wildcard pattern (reference §18 #22) text after it is never swallowed.</item>
+/// oslo's wildcard pattern (oslo_utils/strutils.py) text after it is never swallowed.</item>
 /// </list>
 /// Lines without <c>://</c> or any of the keys — nearly all of them — return unchanged after one
 /// vectorised scan, without allocating.

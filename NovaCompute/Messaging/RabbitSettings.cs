@@ -54,7 +54,7 @@ public sealed record RabbitSettings
     /// </summary>
     public string ConnectionNamePrefix { get; init; } = "nova-compute";
 
-    /// <summary>Whether the topic exchange and topic queues are durable (§10.3: durable or quorum).</summary>
+    /// <summary>Whether the topic exchange and topic queues are durable (oslo_messaging/_drivers/impl_rabbit.py: durable or quorum).</summary>
     internal bool TopicDurable => AmqpDurableQueues || RabbitQuorumQueue;
 
     /// <summary>Port used for hosts written without one: kombu uses 5671 for TLS.</summary>

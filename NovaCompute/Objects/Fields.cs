@@ -6,7 +6,7 @@ namespace NovaCompute.Objects;
 
 /// <summary>
 /// An oslo.versionedobjects field type: how a value is checked on assignment and how it travels
-/// (reference §13.3).
+/// (oslo_versionedobjects/fields.py).
 /// </summary>
 internal abstract class FieldType
 {

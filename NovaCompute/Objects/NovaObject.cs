@@ -4,7 +4,7 @@ namespace NovaCompute.Objects;
 
 /// <summary>
 /// A versioned object in oslo.versionedobjects' sense: named fields, each either unset or holding a
-/// coerced value, with change tracking; travels as the <c>nova_object.*</c> primitive (reference §13.2).
+/// coerced value, with change tracking; travels as the <c>nova_object.*</c> primitive (oslo_versionedobjects/base.py <c>obj_to_primitive</c>).
 /// </summary>
 internal abstract class NovaObject
 {
@@ -43,9 +43,6 @@ internal abstract class NovaObject
     public IReadOnlySet<string> Changes => _changes;
 
     public void ResetChanges() => _changes.Clear();
-
-    /// <summary>Marks a field changed without assigning it (a receiver applying <c>nova_object.changes</c>).</summary>
-    internal void MarkChanged(string field) => _changes.Add(Field(field).Name);
 
     /// <exception cref="InvalidOperationException">The field is unset (ovo would try a lazy load).</exception>
     protected T Get<T>(string field) =>

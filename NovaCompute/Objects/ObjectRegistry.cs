@@ -7,7 +7,7 @@ namespace NovaCompute.Objects;
 /// <summary>
 /// The object registry that <c>Main</c>'s "register objects" step fills (nova's
 /// <c>objects.register_all()</c>), and the way back from a primitive to an object: name lookup,
-/// namespace and version checks as oslo.versionedobjects makes them (reference §13.1).
+/// namespace and version checks as oslo.versionedobjects makes them (oslo_versionedobjects/base.py <c>obj_from_primitive</c>).
 /// </summary>
 internal static class ObjectRegistry
 {
@@ -30,10 +30,6 @@ internal static class ObjectRegistry
     }
 
     public static bool IsRegistered(string objectName) => Registered.ContainsKey(objectName);
-
-    /// <summary>Name → version of every registered class (what ovo calls the version manifest).</summary>
-    public static IReadOnlyDictionary<string, string> Manifest() =>
-        Registered.ToDictionary(kv => kv.Key, kv => kv.Value.VersionText, StringComparer.Ordinal);
 
     /// <summary>Rebuilds an object; <c>nova_object.changes</c> become its pending changes.</summary>
     /// <exception cref="UnsupportedObjectException">Unknown namespace or name.</exception>

@@ -4,7 +4,7 @@ using NovaCompute.Db;
 namespace NovaCompute.Objects;
 
 /// <summary>
-/// nova's <c>Service</c> object, version 1.22 (reference §6.1): what a <c>services</c> row looks like
+/// nova's <c>Service</c> object, version 1.22 (nova/objects/service.py): what a <c>services</c> row looks like
 /// on the RPC wire.
 /// </summary>
 internal sealed class Service : NovaObject
@@ -119,7 +119,7 @@ internal sealed class Service : NovaObject
     // Records keep naive UTC, as the database does.
     private static DateTime? Naive(DateTime? value) => value is { } v ? DateTime.SpecifyKind(v, DateTimeKind.Unspecified) : null;
 
-    /// <summary>nova's backports (reference §6.1).</summary>
+    /// <summary>nova's backports (<c>Service.obj_make_compatible</c> in nova/objects/service.py).</summary>
     protected override void MakeCompatible(JsonObject data, ObjectVersion target)
     {
         if (target < new ObjectVersion(1, 10))

@@ -1,5 +1,5 @@
 using System.Reflection;
-using System.Text;
+using System.Text.Json;
 using NovaCompute.Config;
 
 namespace NovaCompute.Periodic;
@@ -83,7 +83,7 @@ public sealed class PeriodicTask
                     ?? throw new InvalidOperationException($"periodic task {type.Name}.{method.Name}: spacing option {key} is not a registered option");
             }
             var run = (Func<CancellationToken, Task>)method.CreateDelegate(typeof(Func<CancellationToken, Task>), manager);
-            tasks.Add(new PeriodicTask(type.Name, declaration.Name ?? SnakeCase(method.Name), declaration, option, run));
+            tasks.Add(new PeriodicTask(type.Name, declaration.Name ?? JsonNamingPolicy.SnakeCaseLower.ConvertName(method.Name), declaration, option, run));
         }
         var duplicate = tasks.GroupBy(t => t.Name).FirstOrDefault(g => g.Count() > 1);
         if (duplicate is not null)
@@ -91,27 +91,5 @@ public sealed class PeriodicTask
             throw new InvalidOperationException($"periodic task name {duplicate.Key} is used twice in {type.Name}");
         }
         return tasks;
-    }
-
-    internal static string SnakeCase(string name)
-    {
-        var sb = new StringBuilder(name.Length + 8);
-        for (var i = 0; i < name.Length; i++)
-        {
-            var c = name[i];
-            if (char.IsUpper(c))
-            {
-                if (i > 0 && (char.IsLower(name[i - 1]) || (i + 1 < name.Length && char.IsLower(name[i + 1]) && char.IsUpper(name[i - 1]))))
-                {
-                    sb.Append('_');
-                }
-                sb.Append(char.ToLowerInvariant(c));
-            }
-            else
-            {
-                sb.Append(c);
-            }
-        }
-        return sb.ToString();
     }
 }

@@ -29,7 +29,7 @@ public interface IHeartbeatHealth
 }
 
 /// <summary>
-/// The heartbeat writer (nova's DB servicegroup driver, reference §4.2–4.3). <see cref="StartAsync"/>
+/// The heartbeat writer (nova's DB servicegroup driver, nova/servicegroup/drivers/db.py). <see cref="StartAsync"/>
 /// registers the service record before the host reports started, so READY=1 means the record
 /// exists; the beat loop then reports <see cref="InitialReportingDelay"/> after start and every
 /// <c>report_interval</c> after that, reading the interval afresh for every beat (SIGHUP).

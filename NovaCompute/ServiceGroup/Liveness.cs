@@ -4,7 +4,7 @@ namespace NovaCompute.ServiceGroup;
 
 /// <summary>
 /// nova's liveness rule, exactly (<c>servicegroup.API.service_is_up</c> + <c>DbDriver.is_up</c>,
-/// reference §4.5–4.6): forced down is down; otherwise the service is up when
+/// nova/servicegroup/api.py, nova/servicegroup/drivers/db.py): forced down is down; otherwise the service is up when
 /// <c>abs(now - (last_seen_up or created_at)) &lt;= service_down_time</c>.
 /// What differs from nova is only which clock <paramref name="now"/> comes from: callers pass the
 /// database's clock, read in the same query as the rows, so it is the clock that stamped them.

@@ -13,7 +13,7 @@ public static class ServiceGroupServiceCollectionExtensions
     /// The heartbeat writer as a hosted service, whose start registers the service record, after the
     /// schema migration (<see cref="DatabaseStartup"/>) when this process has a database of its own.
     /// Register after the service's own start step and before the RPC server, nova's order
-    /// (reference §2.4). Needs an <see cref="IServiceRepository"/> (the database's or the conductor's),
+    /// (<c>Service.start</c> in nova/service.py). Needs an <see cref="IServiceRepository"/> (the database's or the conductor's),
     /// <see cref="ServiceIdentity"/>, <see cref="IConfigMonitor"/> and <see cref="TimeProvider"/> registered.
     /// </summary>
     public static IServiceCollection AddServiceGroup(this IServiceCollection services, NovaConfig config)

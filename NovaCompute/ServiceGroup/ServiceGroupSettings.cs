@@ -6,7 +6,7 @@ namespace NovaCompute.ServiceGroup;
 /// <summary>
 /// The service group's timing, after nova's correction: when <c>service_down_time &lt;=
 /// report_interval</c>, <c>service_down_time</c> becomes <c>int(report_interval * 2.5)</c>
-/// (reference §4.1). A <see cref="ReportInterval"/> of zero means no heartbeats at all.
+/// (nova/servicegroup/api.py). A <see cref="ReportInterval"/> of zero means no heartbeats at all.
 /// </summary>
 internal sealed record ServiceGroupSettings
 {

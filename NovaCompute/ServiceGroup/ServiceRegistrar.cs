@@ -18,7 +18,7 @@ internal sealed record RegistrationSettings
 
 /// <summary>
 /// The service record at start (nova's <c>Service.create</c> old-compute check and
-/// <c>Service.start</c> steps 7–8, reference §2.4, §2.7): look the row up by host and binary,
+/// <c>Service.start</c> in nova/service.py, <c>raise_if_old_compute</c> in nova/utils.py): look the row up by host and binary,
 /// create it when absent, adopt a sibling's row when it wins the race, update the version.
 /// </summary>
 internal sealed class ServiceRegistrar(IServiceRepository repository, ServiceIdentity identity, RegistrationSettings settings,

@@ -2,7 +2,7 @@ using NovaCompute.Db;
 
 namespace NovaCompute.ServiceGroup;
 
-/// <summary>One service as the os-services API and <c>nova service-list</c> show it (reference §15.1).</summary>
+/// <summary>One service as the os-services API and <c>nova service-list</c> show it (nova/api/openstack/compute/services.py <c>_get_services_list</c>).</summary>
 internal sealed record ServiceListEntry(
     int Id,
     string? Uuid,

@@ -31,8 +31,8 @@ internal sealed class HeartbeatMember(ServiceRegistrar registrar, ServiceRecord 
 
 /// <summary>
 /// The heartbeat of many services in one process (<c>nova-compute simulate</c>): what
-/// <see cref="HeartbeatWriter"/> does for one service (nova's DB servicegroup driver, reference
-/// §4.2–4.3), done for all of them by one loop. The interval is cut into <see cref="Slots"/> ticks
+/// <see cref="HeartbeatWriter"/> does for one service (nova's DB servicegroup driver,
+/// nova/servicegroup/drivers/db.py), done for all of them by one loop. The interval is cut into <see cref="Slots"/> ticks
 /// and every member belongs to one slot, so the rounds are spread over the interval instead of all
 /// at once; a tick writes its slot's rows in one statement
 /// (<see cref="IServiceRepository.ReportStatesAsync"/>), so a round over N services costs

@@ -157,6 +157,7 @@ public class RpcDispatcherTests
         Assert.That(RpcDispatcher.SnakeCase("Ping"), Is.EqualTo("ping"));
         Assert.That(RpcDispatcher.SnakeCase("instanceUuid"), Is.EqualTo("instance_uuid"));
         Assert.That(RpcDispatcher.SnakeCase("HTTPServer"), Is.EqualTo("http_server"));
+        Assert.That(RpcDispatcher.SnakeCase("GetV2Console"), Is.EqualTo("get_v2_console"));
     }
 
     [RpcEndpoint]

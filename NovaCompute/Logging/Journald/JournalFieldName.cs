@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Text;
+using System.Text.Json;
 
 namespace NovaCompute.Logging.Journald;
 
@@ -57,7 +58,7 @@ internal static class JournalFieldName
 
     private static string? Compute(string propertyName)
     {
-        var words = WordCase.ToSnake(propertyName, upper: true);
+        var words = JsonNamingPolicy.SnakeCaseLower.ConvertName(propertyName).ToUpperInvariant();
         var sb = new StringBuilder(words.Length + 1);
         foreach (var c in words)
         {
@@ -88,36 +89,6 @@ internal static class JournalFieldName
             {
                 sb.Length--;
             }
-        }
-        return sb.ToString();
-    }
-}
-
-/// <summary>Splits PascalCase / camelCase identifiers into words joined by <c>_</c>.</summary>
-internal static class WordCase
-{
-    /// <summary>
-    /// <c>HeartbeatWriter</c> → <c>heartbeat_writer</c>, <c>HTTPStatus</c> → <c>http_status</c>,
-    /// <c>Sha256Sum</c> → <c>sha256_sum</c> (upper-case when <paramref name="upper"/>). Characters
-    /// other than letters and digits are kept as they are.
-    /// </summary>
-    public static string ToSnake(string name, bool upper)
-    {
-        var sb = new StringBuilder(name.Length + 8);
-        for (var i = 0; i < name.Length; i++)
-        {
-            var c = name[i];
-            if (char.IsUpper(c) && i > 0)
-            {
-                var previous = name[i - 1];
-                var nextIsLower = i + 1 < name.Length && char.IsLower(name[i + 1]);
-                var startsWord = char.IsLower(previous) || char.IsDigit(previous) || (char.IsUpper(previous) && nextIsLower);
-                if (startsWord && sb.Length > 0 && sb[^1] != '_')
-                {
-                    sb.Append('_');
-                }
-            }
-            sb.Append(upper ? char.ToUpperInvariant(c) : char.ToLowerInvariant(c));
         }
         return sb.ToString();
     }

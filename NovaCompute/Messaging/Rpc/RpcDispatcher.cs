@@ -1,6 +1,5 @@
 using System.Reflection;
 using System.Runtime.ExceptionServices;
-using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
 
@@ -75,33 +74,9 @@ public sealed class RpcDispatcher
             : new UnsupportedVersionException(versionText, request.Method);
     }
 
-    internal static string SnakeCase(string name)
-    {
-        if (name.EndsWith("Async", StringComparison.Ordinal) && name.Length > 5)
-        {
-            name = name[..^5];
-        }
-        var sb = new StringBuilder(name.Length + 8);
-        for (var i = 0; i < name.Length; i++)
-        {
-            var c = name[i];
-            if (char.IsUpper(c))
-            {
-                var previousLower = i > 0 && (char.IsLower(name[i - 1]) || char.IsDigit(name[i - 1]));
-                var nextLower = i > 0 && i + 1 < name.Length && char.IsLower(name[i + 1]) && char.IsUpper(name[i - 1]);
-                if (previousLower || nextLower)
-                {
-                    sb.Append('_');
-                }
-                sb.Append(char.ToLowerInvariant(c));
-            }
-            else
-            {
-                sb.Append(c);
-            }
-        }
-        return sb.ToString();
-    }
+    /// <summary>nova's name for a CLR method or parameter: snake_case, without an <c>Async</c> suffix.</summary>
+    internal static string SnakeCase(string name) =>
+        JsonNamingPolicy.SnakeCaseLower.ConvertName(name.EndsWith("Async", StringComparison.Ordinal) && name.Length > 5 ? name[..^5] : name);
 
     private sealed class Endpoint
     {

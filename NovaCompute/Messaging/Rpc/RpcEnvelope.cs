@@ -199,20 +199,6 @@ internal static class RpcEnvelope
         return true;
     }
 
-    /// <summary>Reads the <c>_unique_id</c> of an enveloped message, or null.</summary>
-    public static string? PeekUniqueId(ReadOnlySpan<byte> body)
-    {
-        if (!TryOpen(body, out var message, out _))
-        {
-            message?.Dispose();
-            return null;
-        }
-        using (message)
-        {
-            return message!.Root.TryGetProperty("_unique_id"u8, out var id) && id.ValueKind == JsonValueKind.String ? id.GetString() : null;
-        }
-    }
-
     private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
     /// <summary>

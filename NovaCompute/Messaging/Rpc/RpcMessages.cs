@@ -3,7 +3,7 @@ using System.Text.Json;
 
 namespace NovaCompute.Messaging.Rpc;
 
-/// <summary>The request and reply bodies of §10.6/§10.7, enveloped.</summary>
+/// <summary>The request and reply bodies, enveloped (oslo_messaging/_drivers/amqpdriver.py, common.py).</summary>
 internal static class RpcMessages
 {
     /// <summary>A reply: <c>result</c>, <c>failure</c> (JSON text or null), <c>ending</c>, <c>_msg_id</c>, fresh <c>_unique_id</c>.</summary>
