@@ -259,7 +259,7 @@ public sealed class RpcServer : IHostedService, IAsyncDisposable, Systemd.IWatch
         {
             oversized = new OversizedMessage(queue, body.Length, RpcEnvelope.FindReplyAddress(body.Span));
             Log.BadMessage(_logger, $"message of {body.Length} bytes exceeds the limit of {_settings.MaxMessageBytes} bytes", queue, body.Length);
-            _memory.Reclaim();
+            _memory.Reclaim(body.Length);
         }
         else
         {
