@@ -27,8 +27,6 @@ public partial class DaemonTests
         transport_url = {transportUrl}
         graceful_shutdown_timeout = 20
         report_interval = 1
-        [database]
-        connection = sqlite:///{_dir.FullName}/nova.sqlite
         {extra}
         """;
 
