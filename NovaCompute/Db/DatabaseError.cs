@@ -25,6 +25,14 @@ internal static class DatabaseError
         return DatabaseUrl.MaskPassword($"{where}: {cause}".ReplaceLineEndings(" "));
     }
 
+    /// <summary>
+    /// True when the store did not take a heartbeat for reasons outside this process (a database or
+    /// conductor error, a timeout, a broken connection): logged once as lost, not as a bug.
+    /// </summary>
+    public static bool IsUnavailable(Exception ex) =>
+        ex is DbException or TimeoutException or OperationCanceledException or IOException or System.Net.Sockets.SocketException
+        || ex.InnerException is DbException or IOException or System.Net.Sockets.SocketException;
+
     /// <summary>True when the error says (or the file's filesystem shows) that no space is left.</summary>
     public static bool IsDiskFull(Exception exception, DatabaseUrl url) => Find<SqliteException>(exception) switch
     {

@@ -1,4 +1,3 @@
-using System.Data.Common;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using NovaCompute.Db;
@@ -223,7 +222,7 @@ internal sealed class HeartbeatWriter : BackgroundService, IHeartbeatHealth, Sys
         {
             throw;
         }
-        catch (Exception ex) when (IsDatabaseTrouble(ex))
+        catch (Exception ex) when (DatabaseError.IsUnavailable(ex))
         {
             // Our own deadline (the WaitAsync above, or the linked token reaching the provider).
             var cause = ex is OperationCanceledException or TimeoutException
@@ -307,10 +306,6 @@ internal sealed class HeartbeatWriter : BackgroundService, IHeartbeatHealth, Sys
         ReportStatus("failed: " + cause);
         Interlocked.Increment(ref _consecutiveFailures);
     }
-
-    private static bool IsDatabaseTrouble(Exception ex) =>
-        ex is DbException or TimeoutException or OperationCanceledException or IOException or System.Net.Sockets.SocketException
-        || ex.InnerException is DbException or IOException or System.Net.Sockets.SocketException;
 
     private Task CurrentSignal()
     {

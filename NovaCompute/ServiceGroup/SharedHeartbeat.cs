@@ -1,4 +1,3 @@
-using System.Data.Common;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using NovaCompute.Db;
@@ -305,7 +304,7 @@ internal sealed class SharedHeartbeat : BackgroundService, IHeartbeatHealth, Sys
         {
             // Stopping: the round is simply not finished.
         }
-        catch (Exception ex) when (IsDatabaseTrouble(ex))
+        catch (Exception ex) when (DatabaseError.IsUnavailable(ex))
         {
             var cause = ex is OperationCanceledException or TimeoutException
                 ? $"{_repository.StoreName} did not answer within {timeout.TotalSeconds:0.###} seconds"
@@ -366,10 +365,6 @@ internal sealed class SharedHeartbeat : BackgroundService, IHeartbeatHealth, Sys
         Volatile.Write(ref _lastFailure, cause);
         Interlocked.Increment(ref _consecutiveFailures);
     }
-
-    private static bool IsDatabaseTrouble(Exception ex) =>
-        ex is DbException or TimeoutException or OperationCanceledException or IOException or System.Net.Sockets.SocketException
-        || ex.InnerException is DbException or IOException or System.Net.Sockets.SocketException;
 
     private void OnSettingsChanged()
     {
