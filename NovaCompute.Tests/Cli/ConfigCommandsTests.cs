@@ -132,7 +132,17 @@ public class ConfigCommandsTests
         File.WriteAllText(Path.Combine(locked, "10-host.conf"), "[DEFAULT]\nhost = x\n");
         File.SetUnixFileMode(locked, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
 
-        var result = await Shell.RunAsync("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", TestServices.PublishedDaemon, "--config-dir", locked], null);
+        // A copy nobody can reach: the checkout may live under a directory only root may enter (CI's clone).
+        var published = Path.GetDirectoryName(TestServices.PublishedDaemon)!;
+        var copy = Path.Combine(_dir.FullName, "daemon");
+        foreach (var file in Directory.EnumerateFiles(published, "*", SearchOption.AllDirectories))
+        {
+            var target = Path.Combine(copy, Path.GetRelativePath(published, file));
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            File.Copy(file, target);
+        }
+        var daemon = Path.Combine(copy, Path.GetFileName(TestServices.PublishedDaemon));
+        var result = await Shell.RunAsync("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", daemon, "--config-dir", locked], null);
 
         Assert.That(result.ExitCode, Is.EqualTo(78), result.Output);
         Assert.That(result.Stderr, Does.Contain($"Failed to read config directory {locked}: permission denied"));
