@@ -258,6 +258,45 @@ public partial class RpcServerTests
     }
 
     [Test]
+    public async Task Server_BurstOfCasts_EachRunsOnceAndAllAcknowledgedInAtMostOneFrameEach()
+    {
+        await using var rig = await RpcTestRig.StartAsync(s => s with { ExecutorThreadPoolSize = 4 });
+        var client = rig.Client();
+        // Four workers held, so the next deliveries queue up behind them and are taken (and
+        // acknowledged) together as the workers come free.
+        var held = Enumerable.Range(0, 4).Select(_ => client.CastAsync(Context, "block", new Dictionary<string, object?> { ["key"] = "burst" })).ToList();
+        await Task.WhenAll(held);
+        await Eventually.Until(() => Volatile.Read(ref rig.Endpoint.Started) == 4);
+        const int casts = 40;
+        for (var i = 0; i < casts; i++)
+        {
+            await client.CastAsync(Context, "sink", new Dictionary<string, object?> { ["seq"] = i });
+        }
+        rig.Endpoint.Open("burst");
+
+        var seen = new List<int>();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        while (seen.Count < casts)
+        {
+            seen.Add(await rig.Endpoint.Casts.Reader.ReadAsync(timeout.Token));
+        }
+        Assert.That(seen, Is.EquivalentTo(Enumerable.Range(0, casts)), "each cast ran exactly once");
+        Assert.That(rig.Server.AcknowledgementFrames, Is.InRange(1, casts + 4));
+        // multiple=true acknowledged every one of them: nothing left for the broker to redeliver.
+        await Eventually.Until(async () => (await UnacknowledgedAsync(rig.Topic)) == 0, TimeSpan.FromSeconds(10),
+            () => $"the broker still holds unacknowledged messages on {rig.Topic}");
+        Assert.That(rig.Endpoint.Casts.Reader.TryRead(out var extra), Is.False, $"cast {extra} ran twice");
+    }
+
+    private static async Task<int> UnacknowledgedAsync(string queue)
+    {
+        var listing = await RabbitTestBroker.RabbitmqctlAsync("list_queues", "-p", TestServices.RabbitVhost, "name", "messages_unacknowledged",
+            "--no-table-headers");
+        return listing.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(line => line.Split('\t'))
+            .Where(columns => columns.Length == 2 && columns[0] == queue).Sum(columns => int.Parse(columns[1], System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    [Test]
     public async Task Stop_WithCallsRunning_WaitsForThemAndSendsTheirReplies()
     {
         var rig = await RpcTestRig.StartAsync();

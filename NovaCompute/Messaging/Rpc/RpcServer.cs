@@ -32,6 +32,7 @@ public sealed class RpcServer : IHostedService, IAsyncDisposable, Systemd.IWatch
     private readonly List<QueueConsumer> _consumers = [];
     private readonly RpcChannelPool? _sharedChannels;
     private IChannel? _channel;
+    private DeliveryIntake<Delivery>? _intake;
     private int _inFlight;
     private int _waitingForWorker;
     private long _lastProgress;
@@ -75,6 +76,9 @@ public sealed class RpcServer : IHostedService, IAsyncDisposable, Systemd.IWatch
 
     /// <summary>Replies waiting in the retry queue for their reply queue to appear.</summary>
     public int RepliesWaitingForQueue => _replies.Pending;
+
+    /// <summary>Acknowledgement frames sent for deliveries on the server's own channel (one per batch that arrived together).</summary>
+    internal long AcknowledgementFrames => _intake?.Acks ?? 0;
 
     /// <summary>Requests being handled right now.</summary>
     public int InFlight => Volatile.Read(ref _inFlight);
@@ -140,6 +144,10 @@ public sealed class RpcServer : IHostedService, IAsyncDisposable, Systemd.IWatch
         var prefetch = (ushort)(rabbit.RabbitQosPrefetchCount > 0 ? rabbit.RabbitQosPrefetchCount : _settings.ExecutorThreadPoolSize);
         await channel.BasicQosAsync(0, prefetch, global: false, cancellationToken).ConfigureAwait(false);
 
+        if (_sharedChannels is null)
+        {
+            _intake = new DeliveryIntake<Delivery>(channel, _workers, _ => WorkerTaken(), Run, _ => Finish(), () => _stopping, _logger, _stopConsuming.Token);
+        }
         var consumerArguments = rabbit.EnableCancelOnFailover
             ? new Dictionary<string, object?> { ["x-cancel-on-ha-failover"] = true }
             : null;
@@ -243,43 +251,57 @@ public sealed class RpcServer : IHostedService, IAsyncDisposable, Systemd.IWatch
         _abandon.Dispose();
     }
 
-    /// <summary>Called on the channel's dispatch loop for each delivery; returns once a worker took it.</summary>
-    private async Task OnDeliveryAsync(IChannel channel, string queue, ulong deliveryTag, ReadOnlyMemory<byte> body)
+    /// <summary>
+    /// Called on the channel's dispatch loop for each delivery. On a channel of its own the
+    /// delivery goes to the <see cref="DeliveryIntake{T}"/>, which acknowledges deliveries that
+    /// arrived together with one frame; on a channel shared with other servers (whose tags
+    /// interleave with ours) each is acknowledged on its own once a worker took it.
+    /// </summary>
+    private Task OnDeliveryAsync(IChannel channel, string queue, ulong deliveryTag, ReadOnlyMemory<byte> body)
     {
         if (_stopping)
         {
-            return; // left unacknowledged: the broker requeues it when the channel closes
+            return Task.CompletedTask; // left unacknowledged: the broker requeues it when the channel closes
         }
-        // The delivery's memory belongs to the client only until this callback returns. An oversized
-        // body is never copied: only the reply address is taken from it, so the client's buffer goes
-        // back to its pool at once and nothing else of it stays alive.
-        byte[]? copy = null;
-        OversizedMessage? oversized = null;
-        if (body.Length > _settings.MaxMessageBytes)
-        {
-            oversized = new OversizedMessage(queue, body.Length, RpcEnvelope.FindReplyAddress(body.Span));
-            Log.BadMessage(_logger, $"message of {body.Length} bytes exceeds the limit of {_settings.MaxMessageBytes} bytes", queue, body.Length);
-            _memory.Reclaim(body.Length);
-        }
-        else
-        {
-            copy = body.ToArray();
-        }
+        var delivery = Receive(queue, body);
         Interlocked.Increment(ref _waitingForWorker);
+        if (_intake is { } intake)
+        {
+            intake.Add(deliveryTag, delivery);
+            return Task.CompletedTask;
+        }
+        return AcknowledgeAloneAsync(channel, deliveryTag, delivery);
+    }
+
+    /// <summary>
+    /// The delivery's memory belongs to the client only until the callback returns. An oversized
+    /// body is never copied: only the reply address is taken from it, so the client's buffer goes
+    /// back to its pool at once and nothing else of it stays alive.
+    /// </summary>
+    private Delivery Receive(string queue, ReadOnlyMemory<byte> body)
+    {
+        if (body.Length <= _settings.MaxMessageBytes)
+        {
+            return new Delivery(queue, body.ToArray(), null);
+        }
+        var oversized = new OversizedMessage(queue, body.Length, RpcEnvelope.FindReplyAddress(body.Span));
+        Log.BadMessage(_logger, $"message of {body.Length} bytes exceeds the limit of {_settings.MaxMessageBytes} bytes", queue, body.Length);
+        _memory.Reclaim(body.Length);
+        return new Delivery(queue, null, oversized);
+    }
+
+    private async Task AcknowledgeAloneAsync(IChannel channel, ulong deliveryTag, Delivery delivery)
+    {
         try
         {
             await _workers.WaitAsync(_stopConsuming.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {
+            Interlocked.Decrement(ref _waitingForWorker);
             return;
         }
-        finally
-        {
-            Interlocked.Decrement(ref _waitingForWorker);
-        }
-        Interlocked.Exchange(ref _lastProgress, _time.GetTimestamp());
-        Interlocked.Increment(ref _inFlight);
+        WorkerTaken();
         if (_stopping)
         {
             Finish();
@@ -296,8 +318,21 @@ public sealed class RpcServer : IHostedService, IAsyncDisposable, Systemd.IWatch
             Finish();
             return;
         }
-        _ = copy is not null ? Task.Run(() => ProcessAsync(queue, copy)) : Task.Run(() => RefuseOversizedAsync(oversized!));
+        Run(delivery);
     }
+
+    private void WorkerTaken()
+    {
+        Interlocked.Decrement(ref _waitingForWorker);
+        Interlocked.Exchange(ref _lastProgress, _time.GetTimestamp());
+        Interlocked.Increment(ref _inFlight);
+    }
+
+    private void Run(Delivery delivery) =>
+        _ = delivery.Body is { } body ? Task.Run(() => ProcessAsync(delivery.Queue, body)) : Task.Run(() => RefuseOversizedAsync(delivery.Oversized!));
+
+    /// <summary>A delivery copied out of the client's buffer (or, when oversized, only its reply address).</summary>
+    private sealed record Delivery(string Queue, byte[]? Body, OversizedMessage? Oversized);
 
     private sealed record OversizedMessage(string Queue, int Bytes, (string MsgId, string ReplyQueue)? ReplyAddress);
 
