@@ -164,7 +164,7 @@ internal sealed class ServiceRepository(IDbConnectionFactory factory) : IService
 
     // One round trip, no read-modify-write: the increment happens in the database, so a heartbeat
     // cannot lose a count to a concurrent writer, and both stamps come from the same clock.
-    private const string ReportStateSqlite = $"""
+    internal const string ReportStateSqlite = $"""
         UPDATE services SET report_count = report_count + 1, last_seen_up = {Schema.SqliteNow}, updated_at = {Schema.SqliteNow}
         WHERE id = @id AND deleted = 0
         RETURNING report_count, last_seen_up, updated_at
@@ -176,9 +176,16 @@ internal sealed class ServiceRepository(IDbConnectionFactory factory) : IService
         RETURNING report_count, last_seen_up, updated_at
         """;
 
+    private readonly SqliteHeartbeat _sqliteHeartbeat = new(ReportStateSqlite);
+
     public async Task<HeartbeatStamp?> ReportStateAsync(int id, CancellationToken cancellationToken)
     {
         await using var connection = await factory.OpenAsync(cancellationToken).ConfigureAwait(false);
+        if (connection is SqliteConnection sqlite)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            return _sqliteHeartbeat.Run(sqlite, id);
+        }
         return await SingleRow.QueryAsync(connection, new CommandDefinition(Sqlite ? ReportStateSqlite : ReportStatePostgreSql, new { id },
             cancellationToken: cancellationToken), static reader => new HeartbeatStamp(reader.GetInt32(0),
                 ServiceRecord.ReadTimestamp(reader, 1)!.Value, ServiceRecord.ReadTimestamp(reader, 2)!.Value)).ConfigureAwait(false);
