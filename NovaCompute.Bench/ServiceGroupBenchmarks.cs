@@ -168,7 +168,7 @@ internal sealed class ServiceGroupBenchmarks : IBenchmark
         while (watch.Elapsed < duration)
         {
             await using var connection = await factory.OpenAsync(cancellationToken);
-            _ = await SingleRow.QueryAsync(connection, new CommandDefinition(ServiceRepository.ReportStateSqlite, new { id }, cancellationToken: cancellationToken),
+            _ = await SingleRow.QueryAsync(connection, new CommandDefinition(ServiceRepository.ReportState.Sqlite, new { id }, cancellationToken: cancellationToken),
                 static reader => new HeartbeatStamp(reader.GetInt32(0), ServiceRecord.ReadTimestamp(reader, 1)!.Value, ServiceRecord.ReadTimestamp(reader, 2)!.Value))
                 ?? throw new InvalidOperationException("service row vanished");
             count++;
