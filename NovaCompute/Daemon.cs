@@ -3,7 +3,6 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using NovaCompute.Api;
-using NovaCompute.Cli;
 using NovaCompute.Compute;
 using NovaCompute.Conductor;
 using NovaCompute.Config;
@@ -42,7 +41,7 @@ public static partial class Daemon
             }
             return ExitCodes.Usage;
         }
-        // 1. config.parse_args: every problem reported at once, before anything is touched.
+        // 1. config.parse_args: every problem (the loader's, then the validator's) reported at once, before anything is touched.
         var loader = new ConfigLoader(OptionCatalog.All);
         var loaded = loader.Load(arguments);
         if (!loaded.Succeeded)
@@ -51,12 +50,9 @@ public static partial class Daemon
             return ExitCodes.Config;
         }
         var config = loaded.Config!;
-        if (ConfigCommands.CrossOptionProblems(config) is { Count: > 0 } problems)
+        if (ConfigValidator.Validate(config) is { Count: > 0 } problems)
         {
-            foreach (var problem in problems)
-            {
-                await Console.Error.WriteLineAsync("nova-compute: configuration error: " + Logging.LogText.Escape(problem));
-            }
+            ConfigReport.WriteErrors(Console.Error, problems);
             return ExitCodes.Config;
         }
 
@@ -113,11 +109,11 @@ public static partial class Daemon
             }
             return workers.Any(w => w.ExecuteTask is { IsFaulted: true }) ? ExitCodes.Failure : ExitCodes.Ok;
         }
-        catch (Exception ex) when (ex is System.Data.Common.DbException || ex.InnerException is System.Data.Common.DbException)
+        catch (Exception ex) when (DatabaseError.IsDatabaseError(ex))
         {
             // The database refused the start (full disk, read-only file, bad credentials): one line
             // naming the database and the cause, which "disk I/O error" and a stack trace did not.
-            Log.DatabaseUnusable(log, Db.DatabaseError.Describe(ex, Db.DatabaseOptions.Url(config)), ex);
+            Log.DatabaseUnusable(log, DatabaseError.Describe(ex, DatabaseOptions.Url(config)), ex);
             return ExitCodes.Failure;
         }
         catch (Exception ex) when (ex is not OperationCanceledException)

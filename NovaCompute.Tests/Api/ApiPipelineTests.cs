@@ -105,6 +105,49 @@ public class ApiPipelineTests
         Assert.That((string?)fault!["itemNotFound"]!["message"], Is.EqualTo("The resource could not be found."));
     }
 
+    /// <summary>nova's router answers a path or a method it has no route for with 404 (nova/api/wsgi.py Router._dispatch), never 405.</summary>
+    [TestCase("POST", "/v2.1/os-services")]
+    [TestCase("PATCH", "/v2.1/os-services/1")]
+    [TestCase("GET", "/v2.1/os-services/1")]
+    [TestCase("POST", "/v2.1")]
+    [TestCase("PUT", "/v2.1/0123abcd/os-services")]
+    [TestCase("GET", "/v2.1/0123abcd")]
+    [TestCase("GET", "/v2.1/os-services/1/extra")]
+    public async Task Routes_UnknownPathOrMethod_AreNovas404CarryingTheNegotiatedVersion(string method, string path)
+    {
+        var api = await StartAsync();
+        var request = TestApi.Request(new HttpMethod(method), path, "2.53");
+        var (status, body, response) = await api.SendAsync(request);
+        Assert.That(status, Is.EqualTo(HttpStatusCode.NotFound));
+        Assert.That(body!.ToJsonString(), Is.EqualTo("""{"itemNotFound":{"code":404,"message":"The resource could not be found."}}"""));
+        Assert.That(response.Headers.GetValues("OpenStack-API-Version").Single(), Is.EqualTo("compute 2.53"));
+        Assert.That(response.Content.Headers.Allow, Is.Empty);
+    }
+
+    [Test]
+    public async Task Routes_ProjectIdInFront_ServeTheSameServices()
+    {
+        var api = await StartAsync();
+        var (_, uuid) = await api.AddServiceAsync("node-a");
+        var (status, body, _) = await api.SendAsync(HttpMethod.Get, "/v2.1/6f0c0b4a-88e1/os-services", "2.53");
+        Assert.That(status, Is.EqualTo(HttpStatusCode.OK));
+        Assert.That(body!["services"]!.AsArray().Select(s => (string?)s!["id"]), Is.EqualTo(new[] { uuid }));
+        (status, body, _) = await api.SendAsync(HttpMethod.Put, $"/v2.1/6f0c0b4a-88e1/os-services/{uuid}", "2.53", new { status = "disabled" });
+        Assert.That((status, (string?)body!["service"]!["status"]), Is.EqualTo((HttpStatusCode.OK, "disabled")));
+        Assert.That((await api.SendAsync(HttpMethod.Get, "/v2.1/not-a-project/os-services", "2.53")).Status, Is.EqualTo(HttpStatusCode.NotFound),
+            "nova's project id is hex and dashes only");
+    }
+
+    [TestCase("/healthcheck/")]
+    [TestCase("/status/")]
+    public async Task Root_HealthOrStatusWithTrailingSlash_IsNovasVersionChoices(string path)
+    {
+        var api = await StartAsync();
+        var (status, body, _) = await api.SendAsync(HttpMethod.Get, path);
+        Assert.That(status, Is.EqualTo(HttpStatusCode.MultipleChoices));
+        Assert.That(body!["choices"], Is.Not.Null);
+    }
+
     [Test]
     public async Task Changes_WithoutConfiguredToken_AreForbiddenWithNovasPolicyMessage()
     {

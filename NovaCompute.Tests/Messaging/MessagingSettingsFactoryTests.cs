@@ -46,8 +46,8 @@ public class MessagingSettingsFactoryTests
         var badUrl = TestConfigMonitor.Build((MessagingOptions.TransportUrl, "rabbit://h/?bogus=1"));
         var conflict = TestConfigMonitor.Build((MessagingOptions.RabbitQuorumQueue, "true"), (MessagingOptions.RabbitHaQueues, "true"));
 
-        Assert.That(MessagingSettingsFactory.Validate(badUrl).Single(), Does.Contain("Unknown query option 'bogus'"));
-        Assert.That(MessagingSettingsFactory.Validate(conflict), Has.Some.StartsWith("Configuration Error: rabbit_quorum_queue and rabbit_ha_queues"));
+        Assert.That(MessagingSettingsFactory.Validate(badUrl).Single().Message, Does.Contain("Unknown query option 'bogus'"));
+        Assert.That(MessagingSettingsFactory.Validate(conflict).Select(p => p.Message), Has.Some.StartsWith("Configuration Error: rabbit_quorum_queue and rabbit_ha_queues"));
     }
 
     [Test]

@@ -1,30 +1,35 @@
-using System.Data.Common;
-using System.Net;
-using System.Security.Cryptography;
 using System.Text;
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.AspNetCore.Routing.Patterns;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using Microsoft.Net.Http.Headers;
 using NovaCompute.Config;
 
 namespace NovaCompute.Api;
 
 /// <summary>
-/// Everything between Kestrel and the handlers, in the order nova's paste pipeline has it: request
-/// id (oslo.middleware), access check (keystonemiddleware's place), request size limit, then the
-/// compute API proper (microversion, content type, routes). Around it, what eventlet's server did:
-/// the pool of concurrent requests, the header line limit, keep-alive and the access log line.
+/// Everything between Kestrel and the handlers, in the order nova's paste pipeline has it
+/// (nova's api-paste.ini <c>[composite:openstack_compute_api_v21]</c>): request id
+/// (oslo.middleware), then what eventlet's server did (access log line, pool of concurrent
+/// requests, keep-alive), the fault wrapper, the header line limit; then routing, the access check
+/// (keystonemiddleware's place) and the compute API proper (microversion, content type, routes).
 /// </summary>
+/// <remarks>
+/// The routes are nova's (nova/api/openstack/compute/routes.py <c>ROUTE_LIST</c>, each also under
+/// <c>/{project_id}</c> as nova's <c>ProjectMapper</c> adds them); outside <c>/v2.1</c> paste's
+/// urlmap answers with the version documents. A path or method no route has is nova's 404
+/// (nova/api/wsgi.py <c>Router._dispatch</c>), not ASP.NET's 405: every group ends in a catch-all.
+/// </remarks>
 internal sealed partial class ApiPipeline
 {
     /// <summary>The access log's logger; nova names it after the API: <c>nova.osapi_compute.wsgi.server</c>.</summary>
     public const string AccessLogCategory = "NovaCompute.osapi_compute.wsgi.server";
 
-    private static readonly string[] JsonContentTypes = ["application/json", "application/vnd.openstack.compute+json"];
+    private static readonly string[] ReadMethods = [HttpMethods.Get, HttpMethods.Head];
 
     private readonly ServicesApi _services;
     private readonly DaemonStatusApi _status;
@@ -33,10 +38,7 @@ internal sealed partial class ApiPipeline
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly ILogger _accessLogger;
-    private readonly AccessLogFormat _accessFormat;
-    private readonly SemaphoreSlim? _slots;
-    private int _inFlight;
-    private int _tokenWarningLogged;
+    private readonly InFlightRequests _inFlight = new();
 
     public ApiPipeline(ServicesApi services, DaemonStatusApi status, IConfigMonitor config, ApiSettings settings, TimeProvider time,
         ILoggerFactory loggerFactory)
@@ -48,137 +50,85 @@ internal sealed partial class ApiPipeline
         _time = time;
         _logger = loggerFactory.CreateLogger<ApiPipeline>();
         _accessLogger = loggerFactory.CreateLogger(AccessLogCategory);
-        _accessFormat = new AccessLogFormat(settings.LogFormat);
-        _slots = settings.PoolSize > 0 ? new SemaphoreSlim(settings.PoolSize, settings.PoolSize) : null;
     }
 
     /// <summary>Requests being handled right now (for the drain on stop).</summary>
-    public int InFlight => Volatile.Read(ref _inFlight);
+    public int InFlight => _inFlight.Count;
 
-    public async Task InvokeAsync(HttpContext context)
+    /// <summary>What the server's own container needs for this pipeline: endpoint routing.</summary>
+    public static void AddServices(IServiceCollection services) => services.AddRoutingCore();
+
+    /// <summary>The middlewares in nova's order, then the routes.</summary>
+    public void Configure(WebApplication app)
     {
-        var started = _time.GetTimestamp();
-        var requestId = "req-" + Guid.NewGuid().ToString("D");
-        var response = context.Response;
-        response.Headers["x-openstack-request-id"] = requestId;
-        response.Headers["x-compute-request-id"] = requestId;
-        if (!_settings.KeepAlive)
-        {
-            response.Headers.Connection = "close";
-        }
-        var scope = new Dictionary<string, object?> { ["RequestId"] = requestId };
-        if (GlobalRequestId(context.Request.Headers) is { } globalRequestId)
-        {
-            scope["GlobalRequestId"] = globalRequestId;
-        }
-        Interlocked.Increment(ref _inFlight);
-        using (_logger.BeginScope(scope))
-        {
-            try
-            {
-                if (_slots is not null)
-                {
-                    await _slots.WaitAsync(context.RequestAborted).ConfigureAwait(false);
-                }
-                try
-                {
-                    await HandleAsync(context, requestId).ConfigureAwait(false);
-                }
-                finally
-                {
-                    _slots?.Release();
-                }
-            }
-            catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
-            {
-                Log.ClientGone(_logger, context.Request.Method, context.Request.Path.Value);
-            }
-            finally
-            {
-                Interlocked.Decrement(ref _inFlight);
-                WriteAccessLog(context, _time.GetElapsedTime(started));
-            }
-        }
+        app.Use(next => new RequestIdMiddleware(next, _logger).InvokeAsync);
+        app.Use(next => new AccessLogMiddleware(next, new AccessLogFormat(_settings.LogFormat), _time, _accessLogger, _logger).InvokeAsync);
+        app.Use(next => new WsgiServerMiddleware(next, _settings, _inFlight).InvokeAsync);
+        app.Use(next => new FaultMiddleware(next, _settings, _logger).InvokeAsync);
+        app.Use(next => new HeaderLineLimitMiddleware(next, _settings.MaxHeaderLine).InvokeAsync);
+        app.UseRouting();
+        app.Use(next => new KeystoneAuthMiddleware(next, _config, _logger).InvokeAsync);
+        app.Use(next => new MicroversionMiddleware(next).InvokeAsync);
+        app.Use(next => new ContentTypeMiddleware(next).InvokeAsync);
+        MapRoutes(app);
     }
 
-    private async Task HandleAsync(HttpContext context, string requestId)
+    private void MapRoutes(IEndpointRouteBuilder app)
     {
-        Microversion? version = null;
-        try
-        {
-            CheckHeaderLines(context.Request.Headers);
-            var path = context.Request.Path.Value ?? "/";
-            if (path == "/v2.1" || path.StartsWith("/v2.1/", StringComparison.Ordinal))
-            {
-                await ComputeAsync(context, path["/v2.1".Length..], v => version = v).ConfigureAwait(false);
-            }
-            else
-            {
-                await RootAsync(context, path).ConfigureAwait(false);
-            }
-        }
-        catch (ComputeFault fault) when (!context.Response.HasStarted)
-        {
-            Log.Fault(_logger, fault.Status, fault.Message);
-            version?.AddResponseHeaders(context.Response.Headers);
-            await fault.WriteAsync(context).ConfigureAwait(false);
-        }
-        catch (BadHttpRequestException ex) when (!context.Response.HasStarted)
-        {
-            var message = ex.StatusCode == StatusCodes.Status413PayloadTooLarge
-                ? $"Request is too large. Larger than {_settings.MaxRequestBodySize}."
-                : ex.Message;
-            Log.Fault(_logger, ex.StatusCode, message);
-            version?.AddResponseHeaders(context.Response.Headers);
-            await new ComputeFault(ex.StatusCode, message).WriteAsync(context).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (!context.Response.HasStarted && !context.RequestAborted.IsCancellationRequested
-            && ex is DbException or TimeoutException or OperationCanceledException)
-        {
-            // A database that fails or does not answer in time: the client may retry, nothing is wrong with the request.
-            Log.DatabaseFailed(_logger, ex);
-            version?.AddResponseHeaders(context.Response.Headers);
-            await new ComputeFault(StatusCodes.Status503ServiceUnavailable, "The services database is not available, please retry later.")
-                .WriteAsync(context).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (!context.Response.HasStarted && ex is not OperationCanceledException)
-        {
-            Log.Unexpected(_logger, ex);
-            version?.AddResponseHeaders(context.Response.Headers);
-            await new ComputeFault(StatusCodes.Status500InternalServerError,
-                $"Unexpected API Error. Please report this with the nova-compute log of request {requestId}.\n<class '{ex.GetType().Name}'>")
-                .WriteAsync(context).ConfigureAwait(false);
-        }
+        // Outside /v2.1: the version list, oslo.middleware's health check, this daemon's status
+        // document, and for any other path nova's 300 Multiple Choices. Any method, as paste's urlmap.
+        app.Map("/", context => ApiJson.WriteAsync(context, StatusCodes.Status200OK, VersionsApi.Index(BaseUrl(context.Request))));
+        app.Map("/healthcheck", HealthCheckAsync);
+        app.Map("/status", StatusAsync);
+        app.Map("/{**path}", MultipleChoicesAsync).WithOrder(int.MaxValue);
+
+        var v21 = app.MapGroup("/v2.1").WithMetadata(ComputeApiEndpoint.Instance);
+        v21.MapMethods("", ReadMethods, context => ApiJson.WriteAsync(context, StatusCodes.Status200OK, VersionsApi.V21(BaseUrl(context.Request))));
+        MapServices(v21.MapGroup("/os-services"));
+        MapServices(v21.MapGroup(RoutePatternFactory.Parse("/{project_id}/os-services", defaults: null,
+            parameterPolicies: new RouteValueDictionary { ["project_id"] = new ProjectIdConstraint() })));
+        v21.Map("/{**path}", _ => throw new ComputeFault(StatusCodes.Status404NotFound, "The resource could not be found."))
+            .WithOrder(int.MaxValue);
     }
 
-    /// <summary>
-    /// Outside <c>/v2.1</c>: the version list at <c>/</c>, the health check, the status document,
-    /// and for any other path nova's 300 Multiple Choices.
-    /// </summary>
-    private async Task RootAsync(HttpContext context, string path)
+    /// <summary>nova's <c>ServiceController</c> routes: <c>GET /os-services</c>, <c>PUT</c> and <c>DELETE /os-services/{id}</c>.</summary>
+    private void MapServices(RouteGroupBuilder services)
     {
-        var baseUrl = BaseUrl(context.Request);
-        switch (path)
+        services.MapMethods("", ReadMethods, async context =>
         {
-            case "/":
-                await ApiJson.WriteAsync(context, StatusCodes.Status200OK, VersionsApi.Index(baseUrl)).ConfigureAwait(false);
-                return;
-            case "/healthcheck":
-                await HealthCheckAsync(context).ConfigureAwait(false);
-                return;
-            case "/status":
-                await ApiJson.WriteAsync(context, StatusCodes.Status200OK, await _status.StatusAsync(context.RequestAborted).ConfigureAwait(false))
-                    .ConfigureAwait(false);
-                return;
-            default:
-                await ApiJson.WriteAsync(context, StatusCodes.Status300MultipleChoices, VersionsApi.Choices(baseUrl, path)).ConfigureAwait(false);
-                return;
-        }
+            Log.Calling(_logger, "index", context.Request.Method);
+            var result = await _services.IndexAsync(context, Microversion.Of(context)).ConfigureAwait(false);
+            await ApiJson.WriteAsync(context, StatusCodes.Status200OK, result).ConfigureAwait(false);
+        });
+        services.MapPut("/{id}", async context =>
+        {
+            Log.Calling(_logger, "update", context.Request.Method);
+            var body = await RequestBody.ReadJsonAsync(context, _settings.MaxRequestBodySize).ConfigureAwait(false);
+            var result = await _services.UpdateAsync(context, Microversion.Of(context), Id(context), body).ConfigureAwait(false);
+            await ApiJson.WriteAsync(context, StatusCodes.Status200OK, result).ConfigureAwait(false);
+        }).WithMetadata(new AdminAction("os_compute_api:os-services:update"));
+        services.MapDelete("/{id}", async context =>
+        {
+            Log.Calling(_logger, "delete", context.Request.Method);
+            await _services.DeleteAsync(context, Microversion.Of(context), Id(context)).ConfigureAwait(false);
+            context.Response.StatusCode = StatusCodes.Status204NoContent;
+            context.Response.ContentLength = 0;
+        }).WithMetadata(new AdminAction("os_compute_api:os-services:delete"));
     }
+
+    private static string Id(HttpContext context) => (string)context.GetRouteValue("id")!;
+
+    private static Task MultipleChoicesAsync(HttpContext context) =>
+        ApiJson.WriteAsync(context, StatusCodes.Status300MultipleChoices, VersionsApi.Choices(BaseUrl(context.Request), context.Request.Path.Value ?? "/"));
 
     /// <summary>oslo.middleware's healthcheck answers: <c>OK</c>, or 503 with the reason; JSON when asked for.</summary>
     private async Task HealthCheckAsync(HttpContext context)
     {
+        if (HasTrailingSlash(context))
+        {
+            await MultipleChoicesAsync(context).ConfigureAwait(false);
+            return;
+        }
         var problem = await _status.HealthProblemAsync(context.RequestAborted).ConfigureAwait(false);
         var status = problem is null ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable;
         var accept = context.Request.Headers.Accept.ToString();
@@ -201,231 +151,38 @@ internal sealed partial class ApiPipeline
         }
     }
 
-    /// <summary>The compute API v2.1: what nova's <c>wsgi.Resource</c> does before and after a controller method.</summary>
-    private async Task ComputeAsync(HttpContext context, string rest, Action<Microversion> negotiated)
+    private async Task StatusAsync(HttpContext context)
     {
-        var request = context.Request;
-        var segments = rest.Split('/', StringSplitOptions.RemoveEmptyEntries);
-        // nova also routes every path with a project id in front of it (/v2.1/{project_id}/os-services).
-        if (segments.Length >= 2 && ProjectId().IsMatch(segments[0]) && segments[1] == "os-services")
+        if (HasTrailingSlash(context))
         {
-            segments = segments[1..];
-        }
-        var isChange = HttpMethods.IsPut(request.Method) || HttpMethods.IsDelete(request.Method);
-        if (isChange && segments is ["os-services", _])
-        {
-            Authorize(context, HttpMethods.IsPut(request.Method) ? "update" : "delete");
-        }
-
-        var version = Microversion.Negotiate(request.Headers);
-        negotiated(version);
-        CheckContentType(request);
-
-        JsonNode? result;
-        var status = StatusCodes.Status200OK;
-        switch (segments)
-        {
-            case [] when IsRead(request):
-                result = VersionsApi.V21(BaseUrl(request));
-                break;
-            case ["os-services"] when IsRead(request):
-                Log.Calling(_logger, "index", request.Method);
-                result = await _services.IndexAsync(context, version).ConfigureAwait(false);
-                break;
-            case ["os-services", var id] when HttpMethods.IsPut(request.Method):
-                Log.Calling(_logger, "update", request.Method);
-                var body = await ReadBodyAsync(context).ConfigureAwait(false);
-                result = await _services.UpdateAsync(context, version, id, body).ConfigureAwait(false);
-                break;
-            case ["os-services", var id] when HttpMethods.IsDelete(request.Method):
-                Log.Calling(_logger, "delete", request.Method);
-                await _services.DeleteAsync(context, version, id).ConfigureAwait(false);
-                result = null;
-                status = StatusCodes.Status204NoContent;
-                break;
-            default:
-                throw new ComputeFault(StatusCodes.Status404NotFound, "The resource could not be found.");
-        }
-        version.AddResponseHeaders(context.Response.Headers);
-        if (result is null)
-        {
-            context.Response.StatusCode = status;
-            context.Response.ContentLength = 0;
+            await MultipleChoicesAsync(context).ConfigureAwait(false);
             return;
         }
-        await ApiJson.WriteAsync(context, status, result).ConfigureAwait(false);
-    }
-
-    private static bool IsRead(HttpRequest request) => HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method);
-
-    /// <summary>
-    /// Stands in for Keystone and nova's admin-only policy: a change needs <c>X-Auth-Token</c> equal to
-    /// <c>[api] admin_token</c> (read per request, so a SIGHUP can set or rotate it). Without a
-    /// configured token every change is refused with nova's policy message (403); a missing or
-    /// wrong token is keystonemiddleware's 401.
-    /// </summary>
-    private void Authorize(HttpContext context, string action)
-    {
-        var expected = _config.Current.Get(ApiOptions.AdminToken);
-        if (string.IsNullOrEmpty(expected))
-        {
-            if (Interlocked.Exchange(ref _tokenWarningLogged, 1) == 0)
-            {
-                Log.NoAdminToken(_logger);
-            }
-            throw new ComputeFault(StatusCodes.Status403Forbidden, $"Policy doesn't allow os_compute_api:os-services:{action} to be performed.");
-        }
-        var given = context.Request.Headers["X-Auth-Token"].ToString();
-        if (!CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(given), Encoding.UTF8.GetBytes(expected)))
-        {
-            Log.TokenRefused(_logger, given.Length == 0 ? "no X-Auth-Token" : "a wrong X-Auth-Token");
-            context.Response.Headers.WWWAuthenticate = "Keystone realm=\"nova-compute\"";
-            throw new ComputeFault(StatusCodes.Status401Unauthorized, "The request you have made requires authentication.");
-        }
-    }
-
-    /// <summary>nova's <c>get_content_type</c>: no type, an empty one or text/plain pass; JSON types pass; others are 415.</summary>
-    private static void CheckContentType(HttpRequest request)
-    {
-        if (!request.Headers.ContainsKey(HeaderNames.ContentType))
-        {
-            return;
-        }
-        var mediaType = MediaTypeHeaderValue.TryParse(request.ContentType, out var parsed) ? parsed.MediaType.Value ?? "" : request.ContentType ?? "";
-        if (mediaType.Length == 0 || mediaType.Equals("text/plain", StringComparison.OrdinalIgnoreCase)
-            || JsonContentTypes.Contains(mediaType, StringComparer.OrdinalIgnoreCase))
-        {
-            return;
-        }
-        throw new ComputeFault(StatusCodes.Status415UnsupportedMediaType, "Unsupported Content-Type");
+        var document = await _status.StatusAsync(context.RequestAborted).ConfigureAwait(false);
+        await ApiJson.WriteAsync(context, StatusCodes.Status200OK, document).ConfigureAwait(false);
     }
 
     /// <summary>
-    /// The body of a PUT: null when empty (nova passes <c>body=None</c>, which its schema then
-    /// refuses), 413 beyond <c>max_request_body_size</c>, 400 when it is not JSON.
+    /// Routing takes <c>/healthcheck/</c> for <c>/healthcheck</c>; oslo.middleware compares the path
+    /// exactly (<c>req.path != self._path</c>), so nova answers it with the version choices.
     /// </summary>
-    private async Task<JsonElement?> ReadBodyAsync(HttpContext context)
-    {
-        var request = context.Request;
-        if (request.ContentLength > _settings.MaxRequestBodySize)
-        {
-            throw new ComputeFault(StatusCodes.Status413PayloadTooLarge,
-                $"Request is too large. Larger than max_request_body_size ({_settings.MaxRequestBodySize}).");
-        }
-        using var buffer = new MemoryStream();
-        await request.Body.CopyToAsync(buffer, context.RequestAborted).ConfigureAwait(false);
-        if (buffer.Length == 0)
-        {
-            return null;
-        }
-        // nova's JSONDeserializer: whatever json.loads refuses (invalid UTF-8 included, a
-        // UnicodeDecodeError there) is MalformedRequestBody, a 400 — never a 500 later when a
-        // string is read (JsonDocument defers transcoding until GetString()).
-        var bytes = buffer.GetBuffer().AsSpan(0, (int)buffer.Length);
-        if (!System.Text.Unicode.Utf8.IsValid(bytes))
-        {
-            throw new ComputeFault(StatusCodes.Status400BadRequest, "Malformed request body");
-        }
-        try
-        {
-            using var document = JsonDocument.Parse(buffer.GetBuffer().AsMemory(0, (int)buffer.Length), new JsonDocumentOptions { MaxDepth = 64 });
-            EnsureStringsDecode(document.RootElement);
-            return document.RootElement.Clone();
-        }
-        catch (Exception ex) when (ex is JsonException or InvalidOperationException)
-        {
-            throw new ComputeFault(StatusCodes.Status400BadRequest, "Malformed request body");
-        }
-    }
-
-    /// <summary>
-    /// Reads every string and property name once: an escaped lone surrogate (<c>"\ud800"</c>) is valid
-    /// JSON that .NET cannot turn into a string, so it is refused here rather than where it is used.
-    /// </summary>
-    private static void EnsureStringsDecode(JsonElement element)
-    {
-        switch (element.ValueKind)
-        {
-            case JsonValueKind.String:
-                _ = element.GetString();
-                break;
-            case JsonValueKind.Array:
-                foreach (var item in element.EnumerateArray())
-                {
-                    EnsureStringsDecode(item);
-                }
-                break;
-            case JsonValueKind.Object:
-                foreach (var property in element.EnumerateObject())
-                {
-                    _ = property.Name;
-                    EnsureStringsDecode(property.Value);
-                }
-                break;
-        }
-    }
-
-    /// <summary>eventlet's <c>max_header_line</c>: a header line (<c>Name: value</c>) longer than that is refused.</summary>
-    private void CheckHeaderLines(IHeaderDictionary headers)
-    {
-        if (_settings.MaxHeaderLine <= 0)
-        {
-            return;
-        }
-        foreach (var (name, values) in headers)
-        {
-            foreach (var value in values)
-            {
-                if (name.Length + 2 + (value?.Length ?? 0) > _settings.MaxHeaderLine)
-                {
-                    throw new ComputeFault(StatusCodes.Status400BadRequest, $"Header Line Too Long: the {name} header is longer than max_header_line ({_settings.MaxHeaderLine})");
-                }
-            }
-        }
-    }
-
-    /// <summary>An inbound <c>X-OpenStack-Request-ID</c> of the right form becomes the global request id (oslo.middleware).</summary>
-    private static string? GlobalRequestId(IHeaderDictionary headers) =>
-        headers.TryGetValue("X-OpenStack-Request-ID", out var values) && values.Count == 1 && RequestIdFormat().IsMatch(values[0] ?? "")
-            ? values[0]
-            : null;
-
-    [GeneratedRegex("^req-[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12}$", RegexOptions.CultureInvariant)]
-    private static partial Regex RequestIdFormat();
-
-    [GeneratedRegex("^[0-9a-f-]+$", RegexOptions.CultureInvariant)]
-    private static partial Regex ProjectId();
+    private static bool HasTrailingSlash(HttpContext context) => context.Request.Path.Value?.EndsWith('/') == true;
 
     /// <summary>webob's <c>application_url</c>: scheme and Host header (or the address the request came to).</summary>
     private static string BaseUrl(HttpRequest request) =>
         request.Scheme + "://" + (request.Host.HasValue ? request.Host.Value : request.HttpContext.Connection.LocalIpAddress + ":" + request.HttpContext.Connection.LocalPort);
 
-    private void WriteAccessLog(HttpContext context, TimeSpan elapsed)
+    /// <summary>nova's <c>ProjectMapper</c> token <c>{project_id:[0-9a-f-]+}</c> (nova/api/openstack/__init__.py).</summary>
+    private sealed partial class ProjectIdConstraint : IRouteConstraint
     {
-        if (!_accessLogger.IsEnabled(LogLevel.Information))
-        {
-            return;
-        }
-        var connection = context.Connection;
-        var remote = connection.RemoteIpAddress;
-        if (remote is { IsIPv4MappedToIPv6: true })
-        {
-            remote = remote.MapToIPv4();
-        }
-        var request = context.Request;
-        var target = context.Features.Get<IHttpRequestFeature>()?.RawTarget ?? request.Path + request.QueryString;
-        var line = _accessFormat.Render(new AccessLogEntry(
-            remote?.ToString() ?? IPAddress.None.ToString(),
-            connection.RemotePort,
-            _time.GetUtcNow(),
-            $"{request.Method} {target} {request.Protocol}",
-            context.Response.StatusCode,
-            context.Response.ContentLength ?? 0,
-            elapsed.TotalSeconds));
-        Log.Access(_accessLogger, line);
+        public bool Match(HttpContext? httpContext, IRouter? route, string routeKey, RouteValueDictionary values, RouteDirection routeDirection) =>
+            values.TryGetValue(routeKey, out var value) && value is string text && Format().IsMatch(text);
+
+        [GeneratedRegex("^[0-9a-f-]+$", RegexOptions.CultureInvariant)]
+        private static partial Regex Format();
     }
 
-    private static partial class Log
+    internal static partial class Log
     {
         [LoggerMessage(EventId = 1710, Level = LogLevel.Information, Message = "{AccessLine}")]
         public static partial void Access(ILogger logger, string accessLine);

@@ -71,8 +71,9 @@ internal sealed partial class ApiServer(ApiSettings settings, ApiPipeline pipeli
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = settings.GracefulShutdownTimeout > 0
             ? TimeSpan.FromSeconds(settings.GracefulShutdownTimeout)
             : Timeout.InfiniteTimeSpan);
+        ApiPipeline.AddServices(builder.Services);
         var app = builder.Build();
-        app.Run(pipeline.InvokeAsync);
+        pipeline.Configure(app);
         try
         {
             await app.StartAsync(cancellationToken).ConfigureAwait(false);

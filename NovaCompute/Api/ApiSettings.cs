@@ -56,6 +56,34 @@ internal sealed record ApiSettings
         GracefulShutdownTimeout = config.Get(ServiceOptions.GracefulShutdownTimeout),
     };
 
+    /// <summary>
+    /// What would stop the API from starting, for <see cref="ConfigValidator"/>: the TLS material,
+    /// with nova's messages (the line <see cref="ApiServer"/> logs when it meets the same problem at start).
+    /// </summary>
+    public static IEnumerable<ConfigProblem> Validate(NovaConfig config)
+    {
+        if (!ApiOptions.Enabled(config))
+        {
+            return [];
+        }
+        var settings = FromConfig(config);
+        try
+        {
+            settings.LoadTls()?.Certificate.Dispose();
+            return [];
+        }
+        catch (ApiConfigurationException ex)
+        {
+            return [ConfigProblem.InGroup(ApiOptions.SslCertFile.Group, settings.SslFailure(ex.Message))];
+        }
+    }
+
+    /// <summary>
+    /// nova.wsgi.Server's error when TLS cannot be set up (nova/wsgi.py <c>Server.start</c>); <see cref="ApiServer"/>
+    /// logs the same text (event 1703) if the files change between this check and the start.
+    /// </summary>
+    public string SslFailure(string problem) => $"{problem}. Failed to start {Name} on {ListenHost}:{Port} with SSL support";
+
     private static string? NullIfEmpty(string? value) => string.IsNullOrEmpty(value) ? null : value;
 
     /// <summary>The address to bind: an IP as given, or the first address a host name resolves to (nova's getaddrinfo()[0]).</summary>

@@ -1,4 +1,3 @@
-using System.Data.Common;
 using System.Globalization;
 using System.Text.Json.Nodes;
 using Dapper;
@@ -51,7 +50,9 @@ internal sealed class DaemonStatusApi(
         {
             return $"database {database.Url} did not answer within {DatabaseProbeTimeout.TotalSeconds:0} s";
         }
-        catch (Exception ex) when (ex is DbException or TimeoutException or IOException or InvalidOperationException)
+        // InvalidOperationException too: a provider refusing a connection it considers unusable
+        // (Npgsql's broken-connection state, a disposed data source) still means "no answer".
+        catch (Exception ex) when (DatabaseError.IsUnavailable(ex, cancellationToken) || ex is InvalidOperationException)
         {
             return $"database unavailable: {DatabaseError.Describe(ex, database.Url)}";
         }

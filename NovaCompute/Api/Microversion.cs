@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 
 namespace NovaCompute.Api;
 
@@ -96,6 +97,9 @@ internal readonly partial record struct Microversion(int Major, int Minor) : ICo
         headers.TryGetValue(LegacyHeader, out var values) && values.Count > 0
             ? string.Join(",", values.Select(v => v?.Trim())).Trim()
             : null;
+
+    /// <summary>The version <see cref="MicroversionMiddleware"/> negotiated for this request.</summary>
+    public static Microversion Of(HttpContext context) => context.Features.GetRequiredFeature<MicroversionFeature>().Version;
 
     /// <summary>nova's response headers for a negotiated version (also on errors once negotiated).</summary>
     public void AddResponseHeaders(IHeaderDictionary headers)

@@ -3,7 +3,6 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
-using NovaCompute.Cli;
 using NovaCompute.Db;
 using NovaCompute.ServiceGroup;
 
@@ -69,7 +68,7 @@ internal sealed partial class ServicesApi(ServiceStatusQuery query, IServiceRepo
             ["zone"] = service.Zone,
             ["status"] = service.Status,
             ["state"] = service.State,
-            ["updated_at"] = ServiceCli.Timestamp(service.UpdatedAt),
+            ["updated_at"] = Timestamp(service.UpdatedAt),
             ["disabled_reason"] = service.DisabledReason,
         };
         if (version >= Microversion.ForcedDown)
@@ -78,6 +77,10 @@ internal sealed partial class ServicesApi(ServiceStatusQuery query, IServiceRepo
         }
         return view;
     }
+
+    /// <summary>The API's time stamp form: <c>YYYY-MM-DDTHH:MM:SS.ffffff</c>, no zone (UTC).</summary>
+    internal static string? Timestamp(DateTime? value) =>
+        value?.ToString("yyyy'-'MM'-'dd'T'HH':'mm':'ss'.'ffffff", CultureInfo.InvariantCulture);
 
     /// <summary><c>PUT /os-services/{id}</c>: the action form before 2.53, the uuid form from 2.53.</summary>
     public Task<JsonObject> UpdateAsync(HttpContext context, Microversion version, string id, JsonElement? body) =>

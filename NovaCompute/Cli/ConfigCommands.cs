@@ -49,7 +49,7 @@ public static class ConfigCommands
     /// Loads the configuration for a command: warnings and errors go to <paramref name="errors"/>;
     /// null means invalid (the caller exits 78).
     /// </summary>
-    /// <param name="daemonChecks">Also what only the daemon needs (driver, transport): for check-config.</param>
+    /// <param name="daemonChecks">Also <see cref="ConfigValidator"/>'s checks, the daemon's own: for check-config.</param>
     public static NovaConfig? Load(ConfigArguments arguments, TextWriter errors, bool daemonChecks = false)
     {
         var result = new ConfigLoader(OptionCatalog.All).Load(arguments);
@@ -62,29 +62,11 @@ public static class ConfigCommands
             ConfigReport.WriteErrors(errors, result);
             return null;
         }
-        if (daemonChecks && CrossOptionProblems(result.Config!) is { Count: > 0 } problems)
+        if (daemonChecks && ConfigValidator.Validate(result.Config!) is { Count: > 0 } problems)
         {
-            foreach (var problem in problems)
-            {
-                errors.WriteLine("nova-compute: configuration error: " + Logging.LogText.Escape(problem));
-            }
+            ConfigReport.WriteErrors(errors, problems);
             return null;
         }
         return result.Config;
-    }
-
-    /// <summary>
-    /// Checks that span several options or need more than one value's syntax: the transport URL
-    /// with its query overrides and the rabbit bounds, the compute driver (nova: required). The
-    /// daemon and check-config run the same checks, so check-config's verdict is the daemon's.
-    /// </summary>
-    public static IReadOnlyList<string> CrossOptionProblems(NovaConfig config)
-    {
-        var problems = new List<string>(Messaging.MessagingSettingsFactory.Validate(config));
-        if (Compute.Drivers.ComputeDriverLoader.Problem(config) is { } driver)
-        {
-            problems.Add(driver);
-        }
-        return problems;
     }
 }

@@ -85,10 +85,12 @@ public static class NovaCommandLine
         }
         // The daemon's SignalLifetime owns SIGTERM and SIGINT (graceful stop, exit 0). System.CommandLine's
         // termination handler (on by default since 2.0) would race it: it cancels the run and, when it
-        // wins, exits 143 in the middle of a start-up. The subcommands keep it (Ctrl-C cancels a query).
+        // wins, exits 143 in the middle of a start-up, or after 2 s of a graceful stop. `simulate` runs the
+        // daemon too. The other subcommands keep it (Ctrl-C cancels a query).
+        var runsDaemon = result.CommandResult.Command is RootCommand || result.CommandResult.Command.Name == "simulate";
         var invocation = new InvocationConfiguration
         {
-            ProcessTerminationTimeout = result.CommandResult.Command is RootCommand ? null : TimeSpan.FromSeconds(2),
+            ProcessTerminationTimeout = runsDaemon ? null : TimeSpan.FromSeconds(2),
         };
         return await result.InvokeAsync(invocation);
     }

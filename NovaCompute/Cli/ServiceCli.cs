@@ -127,7 +127,7 @@ internal static class ServiceCli
     private static string?[] Cells(ServiceListEntry s) =>
     [
         s.Id.ToString(CultureInfo.InvariantCulture), s.Binary, s.Host, s.Zone, s.Status, s.State,
-        Timestamp(s.UpdatedAt), s.DisabledReason, Bool(s.ForcedDown),
+        Api.ServicesApi.Timestamp(s.UpdatedAt), s.DisabledReason, Bool(s.ForcedDown),
     ];
 
     /// <summary>The os-services body: <c>{"services": [...]}</c> with the API's field names, plus <c>uuid</c>.</summary>
@@ -142,15 +142,11 @@ internal static class ServiceCli
             ["zone"] = s.Zone,
             ["status"] = s.Status,
             ["state"] = s.State,
-            ["updated_at"] = Timestamp(s.UpdatedAt),
+            ["updated_at"] = Api.ServicesApi.Timestamp(s.UpdatedAt),
             ["disabled_reason"] = s.DisabledReason,
             ["forced_down"] = s.ForcedDown,
         }).ToArray()),
     };
-
-    /// <summary>The API's time stamp form: <c>YYYY-MM-DDTHH:MM:SS.ffffff</c>, no zone (UTC).</summary>
-    internal static string? Timestamp(DateTime? value) =>
-        value?.ToString("yyyy'-'MM'-'dd'T'HH':'mm':'ss'.'ffffff", CultureInfo.InvariantCulture);
 
     private static string Bool(bool value) => value ? "True" : "False";
 

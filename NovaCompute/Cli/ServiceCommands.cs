@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Data.Common;
 using Microsoft.Extensions.Logging.Abstractions;
 using NovaCompute.Db;
 using NovaCompute.ServiceGroup;
@@ -192,8 +191,7 @@ internal static class CliDatabase
             return await action(new CliDatabaseContext(config, factory, new ServiceRepository(factory), new ComputeNodeRepository(factory)),
                 cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is DbException or TimeoutException or IOException or SchemaTooNewException
-            || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+        catch (Exception ex) when (ex is SchemaTooNewException || DatabaseError.IsUnavailable(ex, cancellationToken))
         {
             // A write that did not reach the database is a failure with its cause, never a success (issue 14).
             await error.WriteLineAsync($"nova-compute: error: {DatabaseError.Describe(ex, url)}").ConfigureAwait(false);

@@ -13,14 +13,17 @@ public static class ConfigReport
     public const int MaxListedProblems = 20;
 
     /// <summary>The first errors, one per line (control characters escaped), then how many more and a summary; to stderr.</summary>
-    public static void WriteErrors(TextWriter writer, ConfigLoadResult result)
+    public static void WriteErrors(TextWriter writer, ConfigLoadResult result) => WriteErrors(writer, result.Errors);
+
+    /// <inheritdoc cref="WriteErrors(TextWriter, ConfigLoadResult)"/>
+    public static void WriteErrors(TextWriter writer, IReadOnlyList<ConfigProblem> errors)
     {
-        foreach (var line in Capped(result.Errors))
+        foreach (var line in Capped(errors))
         {
             writer.WriteLine("nova-compute: configuration error: " + line);
         }
         writer.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"nova-compute: {result.Errors.Count} configuration error(s); nothing was started"));
+            $"nova-compute: {errors.Count} configuration error(s); nothing was started"));
     }
 
     /// <summary>

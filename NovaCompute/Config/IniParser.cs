@@ -11,6 +11,26 @@ public sealed record ConfigProblem(string Message, string? File = null, int? Lin
         var where = File is null ? "" : Line is null ? $"{File}: " : $"{File}:{Line}: ";
         return where + Message;
     }
+
+    /// <summary>
+    /// A problem with <paramref name="opt"/>'s value: located where that value was set (file and line,
+    /// environment variable or flag), and naming the option's group when the message does not.
+    /// </summary>
+    public static ConfigProblem For(NovaConfig config, Opt opt, string message)
+    {
+        var source = config.Describe(opt).Source;
+        var named = InGroup(opt.Group, message).Message;
+        return source.Kind switch
+        {
+            ValueSourceKind.File => new ConfigProblem(named, source.Location, source.Line, opt.Key),
+            ValueSourceKind.Default => new ConfigProblem(named, Option: opt.Key),
+            _ => new ConfigProblem(named, source.ToString(), Option: opt.Key),
+        };
+    }
+
+    /// <summary>A problem with settings of <paramref name="group"/> that no single value explains (two options that conflict).</summary>
+    public static ConfigProblem InGroup(string group, string message) =>
+        new(message.Contains($"[{group}]", StringComparison.Ordinal) ? message : $"{message} (in group [{group}])");
 }
 
 /// <summary>

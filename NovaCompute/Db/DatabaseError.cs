@@ -26,12 +26,46 @@ internal static class DatabaseError
     }
 
     /// <summary>
-    /// True when the store did not take a heartbeat for reasons outside this process (a database or
-    /// conductor error, a timeout, a broken connection): logged once as lost, not as a bug.
+    /// True when the error came from the store, not from this process: a database or conductor error,
+    /// a timeout, a broken connection. The heartbeat logs it once as lost (not as a bug), the API
+    /// answers 503, the CLI prints the cause, /healthcheck reports it.
     /// </summary>
+    /// <remarks>
+    /// Any <see cref="DbException"/> counts, SQL errors included: the database refused, and the
+    /// caller can only report it (oslo.db's <c>DBError</c> family is caught as one in nova too).
+    /// </remarks>
     public static bool IsUnavailable(Exception ex) =>
         ex is DbException or TimeoutException or OperationCanceledException or IOException or System.Net.Sockets.SocketException
         || ex.InnerException is DbException or IOException or System.Net.Sockets.SocketException;
+
+    /// <summary>
+    /// <see cref="IsUnavailable(Exception)"/>, except a cancellation that <paramref name="callerToken"/>
+    /// asked for: the caller stopped waiting (a client went away, Ctrl-C), the store did nothing wrong.
+    /// </summary>
+    public static bool IsUnavailable(Exception ex, CancellationToken callerToken) =>
+        IsUnavailable(ex) && !(ex is OperationCanceledException && callerToken.IsCancellationRequested);
+
+    /// <summary>
+    /// True when another try may succeed: the database could not be reached (yet) or dropped the
+    /// connection, or a SQLite writer holds the lock. Not: bad credentials, a missing database, bad
+    /// SQL, a full disk. oslo.db retries its first connection on the same kind of error
+    /// (oslo_db/sqlalchemy/engines.py <c>_test_connection</c>, <c>DBConnectionError</c>).
+    /// </summary>
+    public static bool IsTransient(Exception ex) => Find<DbException>(ex) switch
+    {
+        // Class 08 connection exception, 53 insufficient resources (too many connections), 57P0x
+        // operator intervention (admin or crash shutdown, cannot connect now).
+        PostgresException pg => pg.SqlState.StartsWith("08", StringComparison.Ordinal)
+            || pg.SqlState.StartsWith("53", StringComparison.Ordinal)
+            || pg.SqlState.StartsWith("57P0", StringComparison.Ordinal),
+        // Npgsql's own errors, not the server's: connecting failed or the connection broke.
+        NpgsqlException => true,
+        SqliteException sqlite => sqlite.SqliteErrorCode is SqliteBusy or SqliteLocked,
+        _ => false,
+    };
+
+    /// <summary>True when the error, or one it wraps, came from a database provider.</summary>
+    public static bool IsDatabaseError(Exception ex) => Find<DbException>(ex) is not null;
 
     /// <summary>True when the error says (or the file's filesystem shows) that no space is left.</summary>
     public static bool IsDiskFull(Exception exception, DatabaseUrl url) => Find<SqliteException>(exception) switch
@@ -41,6 +75,8 @@ internal static class DatabaseError
         _ => Find<PostgresException>(exception) is { SqlState: PostgresErrorCodes.DiskFull },
     };
 
+    private const int SqliteBusy = 5;
+    private const int SqliteLocked = 6;
     private const int SqliteIoErr = 10;
     private const int SqliteFull = 13;
 
@@ -79,8 +115,8 @@ internal static class DatabaseError
 
     private static string Name(int code) => code switch
     {
-        5 => "SQLITE_BUSY",
-        6 => "SQLITE_LOCKED",
+        SqliteBusy => "SQLITE_BUSY",
+        SqliteLocked => "SQLITE_LOCKED",
         8 => "SQLITE_READONLY",
         SqliteIoErr => "SQLITE_IOERR",
         11 => "SQLITE_CORRUPT",

@@ -1,9 +1,7 @@
 using System.Data.Common;
 using System.Globalization;
-using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using Npgsql;
 
 namespace NovaCompute.Db;
 
@@ -27,7 +25,7 @@ internal sealed class DatabaseStartup(SchemaMigrator migrator, IDbConnectionFact
                 await migrator.MigrateAsync(cancellationToken).ConfigureAwait(false);
                 return;
             }
-            catch (DbException ex) when (IsTransient(ex) && (settings.MaxRetries < 0 || attempt < settings.MaxRetries))
+            catch (DbException ex) when (DatabaseError.IsTransient(ex) && (settings.MaxRetries < 0 || attempt < settings.MaxRetries))
             {
                 var remaining = settings.MaxRetries < 0 ? "unlimited" : (settings.MaxRetries - attempt).ToString(CultureInfo.InvariantCulture);
                 ServiceGroup.Log.StartupRetry(logger, factory.Url.ToString(), ex.Message, settings.RetryIntervalSeconds, remaining);
@@ -37,15 +35,4 @@ internal sealed class DatabaseStartup(SchemaMigrator migrator, IDbConnectionFact
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-    /// <summary>Could not connect (yet), or lost the connection: worth another try. Not: bad credentials, bad SQL.</summary>
-    internal static bool IsTransient(DbException exception) => exception switch
-    {
-        PostgresException pg => pg.SqlState.StartsWith("08", StringComparison.Ordinal)
-            || pg.SqlState.StartsWith("53", StringComparison.Ordinal)
-            || pg.SqlState.StartsWith("57P0", StringComparison.Ordinal),
-        NpgsqlException => true,
-        SqliteException sqlite => sqlite.SqliteErrorCode is 5 or 6,
-        _ => false,
-    };
 }

@@ -11,26 +11,25 @@ namespace NovaCompute.Messaging;
 /// </summary>
 public static class MessagingSettingsFactory
 {
-    /// <summary>Every problem with the messaging configuration, all at once (empty when valid).</summary>
-    public static IReadOnlyList<string> Validate(NovaConfig config)
+    /// <summary>
+    /// Every problem with the messaging configuration, all at once (empty when valid): the transport
+    /// URL's located where it was set, as the loader's are (file:line: ...).
+    /// </summary>
+    public static IReadOnlyList<ConfigProblem> Validate(NovaConfig config)
     {
-        // transport_url's problems name where it was set, as the loader's do (file:line: ...).
-        var source = config.Describe(MessagingOptions.TransportUrl).Source;
-        var where = source.Kind switch
-        {
-            Config.ValueSourceKind.File => source.Line is { } line ? $"{source.Location}:{line}: " : $"{source.Location}: ",
-            Config.ValueSourceKind.Default => "",
-            _ => $"{source}: ",
-        };
         try
         {
-            var errors = Rabbit(config).Validate().Select(e => e.StartsWith("transport_url:", StringComparison.Ordinal) ? where + e : e).ToList();
-            errors.AddRange(RpcServer(config).Validate());
-            return errors;
+            var problems = Rabbit(config).Validate()
+                .Select(e => e.StartsWith("transport_url:", StringComparison.Ordinal)
+                    ? ConfigProblem.For(config, MessagingOptions.TransportUrl, e)
+                    : ConfigProblem.InGroup(MessagingOptions.RabbitQuorumQueue.Group, e))
+                .ToList();
+            problems.AddRange(RpcServer(config).Validate().Select(e => ConfigProblem.InGroup(ConfigGroups.Default, e)));
+            return problems;
         }
         catch (InvalidTransportUrlException ex)
         {
-            return [$"{where}transport_url: {ex.Message}"];
+            return [ConfigProblem.For(config, MessagingOptions.TransportUrl, $"transport_url: {ex.Message}")];
         }
     }
 
