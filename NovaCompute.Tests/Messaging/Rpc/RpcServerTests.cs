@@ -394,7 +394,7 @@ public partial class RpcServerTests
     {
         var time = new FakeTimeProvider();
         await using var rig = await RpcTestRig.StartAsync(s => s with { ExecutorThreadPoolSize = 1, RpcResponseTimeout = TimeSpan.FromSeconds(60) }, time: time);
-        NovaCompute.Systemd.IWatchdogCheck check = rig.Server;
+        var check = rig.Server.Watchdog;
         var client = rig.Client(timeout: TimeSpan.FromHours(1)); // the fake clock also drives the call timeout
         Assert.That(check.Problem(time.GetUtcNow()), Is.Null, "idle is healthy");
 
