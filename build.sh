@@ -98,7 +98,7 @@ start_postgresql() {
 }
 
 services() {
-  apt_install rabbitmq-server postgresql systemd sqlite3 openssl python3-oslo.messaging python3-nova \
+  apt_install rabbitmq-server postgresql systemd sqlite3 openssl tzdata python3-oslo.messaging python3-nova \
     python3-openstackclient python3-novaclient
   start_journald
   start_rabbitmq

@@ -44,20 +44,12 @@ internal sealed partial class DaemonReliabilityTests
 
     private async Task<(DaemonProcess Daemon, string Endpoint)> StartAsync(string connection)
     {
-        File.WriteAllText(_conf, $"""
-            [DEFAULT]
-            host = {_host}
-            state_path = {_dir.FullName}
-            compute_driver = fake.FakeDriver
-            transport_url = {TestServices.TransportUrl}
-            report_interval = 1
-            service_down_time = 60
-            graceful_shutdown_timeout = 20
-            enabled_apis = osapi_compute
-            osapi_compute_listen_port = 0
-            [database]
-            connection = {connection}
-            """);
+        DaemonConfig.Database(_dir.FullName, connection, _host)
+            .With("report_interval", "1")
+            .With("service_down_time", "60")
+            .With("enabled_apis", "osapi_compute")
+            .With("osapi_compute_listen_port", "0")
+            .WriteTo(_conf);
         var daemon = DaemonProcess.Start(["--config-file", _conf]);
         var line = await daemon.WaitForLineAsync("osapi_compute listening on 127.0.0.1:");
         await daemon.WaitForLineAsync("Service ready");
@@ -157,15 +149,7 @@ internal sealed partial class DaemonReliabilityTests
         await using var disk = await FullDisk.MountAsync();
         disk.Fill();
         var database = Path.Combine(disk.Directory, "nova.sqlite");
-        File.WriteAllText(_conf, $"""
-            [DEFAULT]
-            host = {_host}
-            state_path = {_dir.FullName}
-            compute_driver = fake.FakeDriver
-            transport_url = {TestServices.TransportUrl}
-            [database]
-            connection = sqlite:///{database}
-            """);
+        DaemonConfig.Database(_dir.FullName, $"sqlite:///{database}", _host).WriteTo(_conf);
         using var daemon = DaemonProcess.Start(["--config-file", _conf]);
         Assert.That(await daemon.WaitForExitAsync(), Is.EqualTo(1), daemon.Output);
         Assert.That(daemon.Lines.Where(l => l.Contains("Cannot start: ", StringComparison.Ordinal)).ToList(),

@@ -17,18 +17,8 @@ public partial class DaemonTests
 {
     private static readonly RequestContext Caller = new() { UserId = "u1", ProjectId = "p1", IsAdmin = true };
 
-    private string RpcConfig(string host, string transportUrl, string extra = "") => $"""
-        [database]
-        connection = sqlite:///{_dir.FullName}/nova.sqlite
-        [DEFAULT]
-        host = {host}
-        compute_driver = fake.FakeDriver
-        state_path = {_dir.FullName}
-        transport_url = {transportUrl}
-        graceful_shutdown_timeout = 20
-        report_interval = 1
-        {extra}
-        """;
+    private DaemonConfig RpcConfig(string host, string transportUrl) =>
+        BaseConfig(host).With("transport_url", transportUrl).With("report_interval", "1");
 
     /// <summary>A client straight to the broker (never through the test's forwarder) for the daemon's compute.&lt;host&gt;.</summary>
     private sealed class PingClient : IAsyncDisposable
@@ -66,8 +56,8 @@ public partial class DaemonTests
         await using var forwarder = new TcpForwarder(broker.Host, broker.Port ?? 5672);
         forwarder.Start();
         var host = $"daemon-cut-{Guid.NewGuid():N}";
-        using var daemon = Start(RpcConfig(host, $"rabbit://{broker.UserName}:{broker.Password}@127.0.0.1:{forwarder.Port}/{real.VirtualHost}",
-            "[oslo_messaging_rabbit]\nrabbit_retry_interval = 1"));
+        using var daemon = Start(RpcConfig(host, $"rabbit://{broker.UserName}:{broker.Password}@127.0.0.1:{forwarder.Port}/{real.VirtualHost}")
+            .With("oslo_messaging_rabbit", "rabbit_retry_interval", "1"));
         await daemon.WaitForLineAsync("Service ready");
         await using var pinger = new PingClient(host, TimeSpan.FromSeconds(5));
 
@@ -174,7 +164,7 @@ public partial class DaemonTests
     {
         // issue 14: twenty 50 MB bodies took the daemon from 89 MB to about 1 GB, never returned.
         var host = $"daemon-big-{Guid.NewGuid():N}";
-        using var daemon = Start(RpcConfig(host, TestServices.TransportUrl, "[oslo_messaging_rabbit]\nrabbit_max_message_size = 1048576"));
+        using var daemon = Start(RpcConfig(host, TestServices.TransportUrl).With("oslo_messaging_rabbit", "rabbit_max_message_size", "1048576"));
         await daemon.WaitForLineAsync("Service ready");
         await using var pinger = new PingClient(host, TimeSpan.FromSeconds(30));
         Assert.That(await pinger.PingAsync(1), Is.EqualTo("1"));

@@ -18,29 +18,20 @@ public partial class DaemonTests
     [TearDown]
     public void TearDown() => _dir.Delete(recursive: true);
 
-    private DaemonProcess Start(string conf, params string[] extra)
+    private DaemonProcess Start(DaemonConfig config)
     {
-        File.WriteAllText(_conf, conf);
-        return DaemonProcess.Start(["--config-file", _conf, .. extra]);
+        config.WriteTo(_conf);
+        return DaemonProcess.Start(["--config-file", _conf]);
     }
 
-    // Direct mode on a SQLite file of the test's own; a later [database] section in extra overrides it.
-    private string BaseConfig(string extra = "") => $"""
-        [database]
-        connection = sqlite:///{_dir.FullName}/nova.sqlite
-        [DEFAULT]
-        host = daemon-test-{Guid.NewGuid():N}
-        compute_driver = fake.FakeDriver
-        state_path = {_dir.FullName}
-        transport_url = {TestServices.TransportUrl}
-        graceful_shutdown_timeout = 20
-        {extra}
-        """;
+    /// <summary>Direct mode on a SQLite file of the test's own, under a host of its own.</summary>
+    private DaemonConfig BaseConfig(string? host = null) => DaemonConfig.Sqlite(_dir.FullName, host);
 
     [Test]
     public async Task Run_BrokenConfigFile_Exits78NamingEveryProblemBeforeStarting()
     {
-        using var daemon = Start("[DEFAULT]\ndebug = sometimes\nthis line is broken\ngraceful_shutdown_timeout = -x\n");
+        File.WriteAllText(_conf, "[DEFAULT]\ndebug = sometimes\nthis line is broken\ngraceful_shutdown_timeout = -x\n");
+        using var daemon = DaemonProcess.Start(["--config-file", _conf]);
         Assert.That(await daemon.WaitForExitAsync(), Is.EqualTo(78));
         Assert.That(daemon.Output, Does.Contain($"{_conf}:2: Value for option debug in group [DEFAULT] (sometimes) is not valid: Unexpected boolean value 'sometimes'"));
         Assert.That(daemon.Output, Does.Contain($"{_conf}:3: parse error: No ':' or '=' found in assignment: 'this line is broken'"));
@@ -80,9 +71,10 @@ public partial class DaemonTests
     [Test]
     public async Task Run_SigHupWithMutableChange_AppliesItAndKeepsRunning()
     {
-        using var daemon = Start(BaseConfig("debug = false"));
+        var config = BaseConfig().With("debug", "false");
+        using var daemon = Start(config);
         await daemon.WaitForLineAsync("Service ready");
-        File.WriteAllText(_conf, File.ReadAllText(_conf).Replace("debug = false", "debug = true") + "\ngraceful_shutdown_timeout = 30\n");
+        config.With("debug", "true").With("graceful_shutdown_timeout", "30").WriteTo(_conf);
         daemon.Signal(DaemonProcess.SIGHUP);
         await daemon.WaitForLineAsync("Option DEFAULT.debug changed from [false] to [true]");
         await daemon.WaitForLineAsync("Ignoring change to immutable option DEFAULT.graceful_shutdown_timeout");
@@ -106,7 +98,7 @@ public partial class DaemonTests
     [Test]
     public async Task Run_TempDirInvalid_StartupFailsWithStatus1()
     {
-        using var daemon = Start(BaseConfig($"tempdir = {Path.Combine(_dir.FullName, "file-not-dir")}"));
+        using var daemon = Start(BaseConfig().With("tempdir", Path.Combine(_dir.FullName, "file-not-dir")));
         File.WriteAllText(Path.Combine(_dir.FullName, "file-not-dir"), "");
         Assert.That(await daemon.WaitForExitAsync(), Is.EqualTo(1), daemon.Output);
         Assert.That(daemon.Output, Does.Contain("Temporary directory is invalid"));
@@ -116,7 +108,7 @@ public partial class DaemonTests
     public async Task Run_UnderNotifySocket_SendsReadyAfterStartReloadingAndStopping()
     {
         using var receiver = DatagramReceiver.BindPath();
-        File.WriteAllText(_conf, BaseConfig());
+        BaseConfig().WriteTo(_conf);
         using var daemon = DaemonProcess.Start(["--config-file", _conf], new Dictionary<string, string> { ["NOTIFY_SOCKET"] = receiver.Address });
 
         var beforeReady = new List<string>();
@@ -168,18 +160,7 @@ public partial class DaemonTests
     public async Task Run_Heartbeat_RegistersBeatsFollowsReloadAndRecreatesDeletedRecord()
     {
         var host = "hb-" + Guid.NewGuid().ToString("N")[..12];
-        var config = $"""
-            [DEFAULT]
-            host = {host}
-            compute_driver = fake.FakeDriver
-            state_path = {_dir.FullName}
-            transport_url = {TestServices.TransportUrl}
-            report_interval = 1
-            service_down_time = 60
-            graceful_shutdown_timeout = 20
-            [database]
-            connection = sqlite:///{_dir.FullName}/nova.sqlite
-            """;
+        var config = BaseConfig(host).With("report_interval", "1").With("service_down_time", "60");
         using var daemon = Start(config);
         await daemon.WaitForLineAsync("Service ready");
 
@@ -188,16 +169,26 @@ public partial class DaemonTests
         Assert.That((string?)row["status"], Is.EqualTo("enabled"));
 
         // INITIAL_REPORTING_DELAY (5 s), then one beat a second.
-        await Eventually.Until(async () => await CountAsync(host) >= 3, TimeSpan.FromSeconds(20), poll: TimeSpan.FromMilliseconds(250));
+        await Eventually.Until(async () => (await LastBeatAsync(host)).Count >= 3, TimeSpan.FromSeconds(20), poll: TimeSpan.FromMilliseconds(250));
 
-        File.WriteAllText(_conf, config.Replace("report_interval = 1", "report_interval = 30"));
+        // Reloaded to 4 s: the beats go on (two more must come) and are spaced by the new interval,
+        // as the database's own clock stamped them, not by the old 1 s.
+        config.With("report_interval", "4").WriteTo(_conf);
         daemon.Signal(DaemonProcess.SIGHUP);
-        await daemon.WaitForLineAsync("Option DEFAULT.report_interval changed from [1] to [30]");
-        var afterReload = await CountAsync(host);
-        await Task.Delay(TimeSpan.FromSeconds(3));
-        Assert.That(await CountAsync(host), Is.LessThanOrEqualTo(afterReload + 1), "beats follow the new 30 s interval");
+        await daemon.WaitForLineAsync("Option DEFAULT.report_interval changed from [1] to [4]");
+        var afterReload = (await LastBeatAsync(host)).Count;
+        var stamps = new Dictionary<long, DateTime>();
+        await Eventually.Until(async () =>
+        {
+            var (count, at) = await LastBeatAsync(host);
+            stamps.TryAdd(count, at);
+            return count >= afterReload + 2;
+        }, TimeSpan.FromSeconds(20), () => $"two beats after the reload (report_count {afterReload} at the reload, seen {string.Join(", ", stamps.Keys)})",
+            poll: TimeSpan.FromMilliseconds(100));
+        Assert.That(stamps.Keys, Does.Contain(afterReload + 1).And.Contain(afterReload + 2), "no two beats within one 100 ms poll");
+        Assert.That(stamps[afterReload + 2] - stamps[afterReload + 1], Is.GreaterThan(TimeSpan.FromSeconds(3)), "beats follow the new 4 s interval");
 
-        File.WriteAllText(_conf, config);
+        config.WriteTo(_conf);
         daemon.Signal(DaemonProcess.SIGHUP);
         var delete = await Shell.RunAsync(TestServices.PublishedDaemon, ["service", "delete", host, "--config-file", _conf]);
         Assert.That(delete.ExitCode, Is.Zero, delete.Output);
@@ -208,22 +199,27 @@ public partial class DaemonTests
         Assert.That(await daemon.WaitForExitAsync(), Is.EqualTo(0), daemon.Output);
     }
 
-    /// <summary>report_count straight from the daemon's SQLite file (the API shape does not carry it).</summary>
-    private async Task<long> CountAsync(string host)
+    private async Task<long> CountAsync(string host) => (await LastBeatAsync(host)).Count;
+
+    /// <summary>report_count and last_seen_up straight from the daemon's SQLite file (the API shape carries neither).</summary>
+    private async Task<(long Count, DateTime LastSeenUp)> LastBeatAsync(string host)
     {
         await using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(_dir.FullName, "nova.sqlite")};Mode=ReadOnly");
         await connection.OpenAsync();
         await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT report_count FROM services WHERE host = $host AND deleted = 0";
+        command.CommandText = "SELECT report_count, coalesce(last_seen_up, created_at) FROM services WHERE host = $host AND deleted = 0";
         command.Parameters.AddWithValue("$host", host);
-        return Convert.ToInt64(await command.ExecuteScalarAsync(), System.Globalization.CultureInfo.InvariantCulture);
+        await using var reader = await command.ExecuteReaderAsync();
+        Assert.That(await reader.ReadAsync(), Is.True, $"no live row for {host}");
+        return (reader.GetInt64(0), DateTime.Parse(reader.GetString(1), System.Globalization.CultureInfo.InvariantCulture));
     }
 
     [Test]
     public async Task Run_StopDuringStartUp_ExitsZero()
     {
         // An unreachable PostgreSQL keeps the start in its connection retries.
-        using var daemon = Start(BaseConfig("[database]\nconnection = postgresql://nova:pw@127.0.0.1:1/nova\nmax_retries = -1\nretry_interval = 1"));
+        using var daemon = Start(DaemonConfig.Database(_dir.FullName, "postgresql://nova:pw@127.0.0.1:1/nova")
+            .With("database", "max_retries", "-1").With("database", "retry_interval", "1"));
         await daemon.WaitForLineAsync("Could not reach the database");
         daemon.Signal(DaemonProcess.SIGTERM);
         Assert.That(await daemon.WaitForExitAsync(), Is.EqualTo(0), daemon.Output);
@@ -235,9 +231,10 @@ public partial class DaemonTests
     [Test]
     public async Task Run_RpcServer_AnswersOsloClient()
     {
-        using var daemon = Start(BaseConfig());
+        var config = BaseConfig();
+        using var daemon = Start(config);
         await daemon.WaitForLineAsync("Service ready");
-        var realHost = System.Text.RegularExpressions.Regex.Match(File.ReadAllText(_conf), @"host = (\S+)").Groups[1].Value;
+        var realHost = config.Host;
         var script = Path.Combine(TestContext.CurrentContext.TestDirectory, "Messaging", "Python", "oslo_peer.py");
 
         var ping = await Shell.RunAsync(TestServices.SystemPython, [script, "call", "--url", TestServices.TransportUrl, "--topic", "compute",

@@ -28,31 +28,23 @@ public partial class ApiClientTests
         _host = "api-" + Guid.NewGuid().ToString("N")[..10];
         if (!File.Exists(Openstack))
         {
-            Assert.Ignore("python3-openstackclient is not installed");
+            TestServices.Unavailable($"python3-openstackclient ({Openstack} is missing; ./build.sh test installs it)");
         }
     }
 
     [TearDown]
     public void TearDown() => _dir.Delete(recursive: true);
 
-    private async Task<(DaemonProcess Daemon, string Endpoint)> StartAsync(string extra = "")
+    /// <summary>Direct mode with the API on an ephemeral port, an admin token and debug logs.</summary>
+    private DaemonConfig Config() => DaemonConfig.Sqlite(_dir.FullName, _host)
+        .With("enabled_apis", "osapi_compute")
+        .With("osapi_compute_listen_port", "0")
+        .With("debug", "true")
+        .With("api", "admin_token", Token);
+
+    private async Task<(DaemonProcess Daemon, string Endpoint)> StartAsync(DaemonConfig? config = null)
     {
-        File.WriteAllText(_conf, $"""
-            [database]
-            connection = sqlite:///{_dir.FullName}/nova.sqlite
-            [DEFAULT]
-            host = {_host}
-            state_path = {_dir.FullName}
-            compute_driver = fake.FakeDriver
-            transport_url = {TestServices.TransportUrl}
-            graceful_shutdown_timeout = 20
-            enabled_apis = osapi_compute
-            osapi_compute_listen_port = 0
-            debug = true
-            {extra}
-            [api]
-            admin_token = {Token}
-            """);
+        (config ?? Config()).WriteTo(_conf);
         var daemon = DaemonProcess.Start(["--config-file", _conf]);
         var line = await daemon.WaitForLineAsync("osapi_compute listening on 127.0.0.1:");
         await daemon.WaitForLineAsync("Service ready");
@@ -144,9 +136,9 @@ public partial class ApiClientTests
     {
         if (!File.Exists("/run/systemd/journal/socket"))
         {
-            Assert.Ignore("no journald socket");
+            TestServices.Unavailable("systemd-journald (no /run/systemd/journal/socket; ./build.sh services starts it)");
         }
-        var (daemon, endpoint) = await StartAsync("use_journal = true\nuse_stderr = true");
+        var (daemon, endpoint) = await StartAsync(Config().With("use_journal", "true").With("use_stderr", "true"));
         using var running = daemon;
         using var client = new HttpClient();
         var response = await client.GetAsync(endpoint + "/v2.1/os-services");
@@ -156,18 +148,12 @@ public partial class ApiClientTests
         Assert.That(line, Does.Contain($"nova.osapi_compute.wsgi.server [None {requestId} "));
         Assert.That(daemon.Lines.Count(l => l.Contains(requestId)), Is.GreaterThanOrEqualTo(2), "the debug line of the call carries it too");
 
-        var deadline = DateTime.UtcNow.AddSeconds(15);
-        string journal;
-        do
+        var journal = "";
+        await Eventually.Until(async () =>
         {
             journal = (await Shell.RunAsync("journalctl", ["--no-pager", "-o", "json", $"REQUEST_ID={requestId}"])).Stdout;
-            if (journal.Contains("wsgi.server", StringComparison.Ordinal))
-            {
-                break;
-            }
-            await Task.Delay(200);
-        }
-        while (DateTime.UtcNow < deadline);
+            return journal.Contains("wsgi.server", StringComparison.Ordinal);
+        }, TimeSpan.FromSeconds(15), () => "journald to have the access line under REQUEST_ID", poll: TimeSpan.FromMilliseconds(200));
         Assert.That(journal, Does.Contain("status: 200"), "journald has the access line under REQUEST_ID");
 
         daemon.Signal(DaemonProcess.SIGTERM);
@@ -196,12 +182,7 @@ public partial class ApiClientTests
         await daemon.WaitForLineAsync("Stopping WSGI server");
 
         // The listening socket closes as the stop begins: within moments, while the request is still open.
-        var refusedBy = DateTime.UtcNow.AddSeconds(3);
-        while (CanConnect(baseUri.Port))
-        {
-            Assert.That(DateTime.UtcNow, Is.LessThan(refusedBy), "new connections are still accepted after SIGTERM");
-            await Task.Delay(20);
-        }
+        await Eventually.Until(() => !CanConnect(baseUri.Port), TimeSpan.FromSeconds(3), () => "new connections to be refused after SIGTERM");
         Assert.That(daemon.Output, Does.Not.Contain("Stopped compute node"), "the daemon waits for the request");
 
         var response = await slow.FinishAsync();
@@ -229,21 +210,13 @@ public partial class ApiClientTests
     public async Task Start_TlsCertificateMissing_Exits78WithNovasMessage()
     {
         var missing = Path.Combine(_dir.FullName, "absent.pem");
-        File.WriteAllText(_conf, $"""
-            [database]
-            connection = sqlite:///{_dir.FullName}/nova.sqlite
-            [DEFAULT]
-            host = {_host}
-            state_path = {_dir.FullName}
-            compute_driver = fake.FakeDriver
-            enabled_apis = osapi_compute
-            enabled_ssl_apis = osapi_compute
-            osapi_compute_listen_port = 0
-            transport_url = {TestServices.TransportUrl}
-            [wsgi]
-            ssl_cert_file = {missing}
-            ssl_key_file = {missing}
-            """);
+        DaemonConfig.Sqlite(_dir.FullName, _host)
+            .With("enabled_apis", "osapi_compute")
+            .With("enabled_ssl_apis", "osapi_compute")
+            .With("osapi_compute_listen_port", "0")
+            .With("wsgi", "ssl_cert_file", missing)
+            .With("wsgi", "ssl_key_file", missing)
+            .WriteTo(_conf);
         using var daemon = DaemonProcess.Start(["--config-file", _conf]);
         Assert.That(await daemon.WaitForExitAsync(), Is.EqualTo(78), daemon.Output);
         Assert.That(daemon.Output, Does.Contain($"Unable to find cert_file : {missing}. Failed to start osapi_compute on 127.0.0.1:0 with SSL support"));

@@ -7,6 +7,7 @@ using Microsoft.Extensions.Logging;
 using NovaCompute.Api;
 using NovaCompute.Config;
 using NovaCompute.Db;
+using NovaCompute.Tests.Support;
 
 namespace NovaCompute.Tests.Api;
 
@@ -264,8 +265,8 @@ public class ApiPipelineTests
         var api = await StartAsync();
         await api.SendAsync(HttpMethod.Get, "/v2.1/os-services?host=x");
         // Written once the response is complete, which the client may see first.
-        await WaitForAsync(() => api.Logs.Records.Any(r => r.Category == ApiPipeline.AccessLogCategory));
-        var line = api.Logs.Records.Single(r => r.Category == ApiPipeline.AccessLogCategory);
+        await Eventually.Until(() => api.Logs.Entries.Any(r => r.Category == ApiPipeline.AccessLogCategory));
+        var line = api.Logs.Entries.Single(r => r.Category == ApiPipeline.AccessLogCategory);
         Assert.That(line.Level, Is.EqualTo(LogLevel.Information));
         Assert.That(line.Message, Does.Match("""^127\.0\.0\.1 "GET /v2\.1/os-services\?host=x HTTP/1\.1" status: 200 len: 15 time: \d+\.\d{7}$"""));
     }
@@ -314,23 +315,18 @@ public class ApiPipelineTests
         var api = await StartAsync((ApiOptions.DefaultPoolSize, "1"));
         var (_, uuid) = await api.AddServiceAsync("node-a");
         await using var slow = await SlowPut.StartAsync(api.BaseUri, uuid, TestApi.Token);
-        await WaitForAsync(() => api.Logs.Messages().Any(m => m.Contains("Calling method 'update'")));
+        await Eventually.Until(() => api.Logs.Messages().Any(m => m.Contains("Calling method 'update'")));
 
         var second = api.Client.GetAsync("/v2.1/os-services");
-        Assert.That(await Task.WhenAny(second, Task.Delay(700)), Is.Not.SameAs(second), "the only slot is taken");
+        // The second request has reached the pipeline (it counts as in flight from its first byte)
+        // yet is not handled: it waits for the only slot.
+        await Eventually.Until(() => api.Pipeline.InFlight == 2, what: () => $"the second request to arrive ({api.Pipeline.InFlight} in flight)");
+        Assert.That(api.Logs.Messages().Any(m => m.Contains("Calling method 'index'")), Is.False, "the only slot is taken");
+        Assert.That(second.IsCompleted, Is.False, "the only slot is taken");
         var first = await slow.FinishAsync();
         Assert.That(first, Does.StartWith("HTTP/1.1 200"));
         Assert.That((await second.WaitAsync(TimeSpan.FromSeconds(10))).StatusCode, Is.EqualTo(HttpStatusCode.OK));
-    }
-
-    internal static async Task WaitForAsync(Func<bool> condition, TimeSpan? timeout = null)
-    {
-        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(15));
-        while (!condition())
-        {
-            Assert.That(DateTime.UtcNow, Is.LessThan(deadline), "condition not reached in time");
-            await Task.Delay(20);
-        }
+        Assert.That(api.Logs.Messages().Any(m => m.Contains("Calling method 'index'")), Is.True);
     }
 }
 

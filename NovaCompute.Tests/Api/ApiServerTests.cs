@@ -143,11 +143,11 @@ public class ApiServerTests
         {
             var (_, uuid) = await api.AddServiceAsync("node-a");
             await using var slow = await SlowPut.StartAsync(api.BaseUri, uuid, TestApi.Token);
-            await ApiPipelineTests.WaitForAsync(() => api.Pipeline.InFlight == 1 && api.Logs.Messages().Any(m => m.Contains("Calling method 'update'")));
+            await Eventually.Until(() => api.Pipeline.InFlight == 1 && api.Logs.Messages().Any(m => m.Contains("Calling method 'update'")));
 
             var stop = api.Server.StopAsync(CancellationToken.None);
-            await ApiPipelineTests.WaitForAsync(() => api.Logs.Messages().Any(m => m.Contains("Stopping WSGI server")));
-            await ApiPipelineTests.WaitForAsync(() => !CanConnect(api.BaseUri.Port));
+            await Eventually.Until(() => api.Logs.Messages().Any(m => m.Contains("Stopping WSGI server")));
+            await Eventually.Until(() => !CanConnect(api.BaseUri.Port));
             Assert.That(stop.IsCompleted, Is.False, "the stop waits for the request in flight");
 
             var answer = await slow.FinishAsync();
@@ -170,7 +170,7 @@ public class ApiServerTests
         {
             var (_, uuid) = await api.AddServiceAsync("node-a");
             await using var slow = await SlowPut.StartAsync(api.BaseUri, uuid, TestApi.Token);
-            await ApiPipelineTests.WaitForAsync(() => api.Logs.Messages().Any(m => m.Contains("Calling method 'update'")));
+            await Eventually.Until(() => api.Logs.Messages().Any(m => m.Contains("Calling method 'update'")));
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(1));
             await api.Server.StopAsync(timeout.Token).WaitAsync(TimeSpan.FromSeconds(15));
             Assert.That(api.Logs.Messages().Any(m => m.Contains("WSGI server has stopped.")), Is.True);

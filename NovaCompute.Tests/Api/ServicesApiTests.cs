@@ -15,7 +15,14 @@ internal sealed class ServicesApiTests(DatabaseDialect dialect)
     public async Task SetUp() => _api = await TestApi.StartAsync(dialect);
 
     [TearDown]
-    public async Task TearDown() => await _api.DisposeAsync();
+    public async Task TearDown()
+    {
+        // Null-safe: without its database the set-up failed, and that failure is what the report must show.
+        if (_api is not null)
+        {
+            await _api.DisposeAsync();
+        }
+    }
 
     private static string[] Keys(JsonNode service) => service.AsObject().Select(p => p.Key).ToArray();
 

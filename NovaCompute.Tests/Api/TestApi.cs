@@ -22,7 +22,7 @@ internal sealed class TestApi : IAsyncDisposable
 
     private readonly ServiceProvider _provider;
 
-    private TestApi(TestDatabase database, ServiceProvider provider, ApiServer server, CollectingLoggerProvider logs, TestConfigMonitor config)
+    private TestApi(TestDatabase database, ServiceProvider provider, ApiServer server, LogCollector logs, TestConfigMonitor config)
     {
         Database = database;
         _provider = provider;
@@ -35,7 +35,7 @@ internal sealed class TestApi : IAsyncDisposable
 
     public TestDatabase Database { get; }
     public ApiServer Server { get; }
-    public CollectingLoggerProvider Logs { get; }
+    public LogCollector Logs { get; }
     public TestConfigMonitor Config { get; }
     public Uri BaseUri { get; }
     public HttpClient Client { get; }
@@ -54,7 +54,7 @@ internal sealed class TestApi : IAsyncDisposable
             .. options,
         ];
         var config = TestConfigMonitor.With(values.GroupBy(v => v.Item1).Select(g => g.Last()).ToArray());
-        var logs = new CollectingLoggerProvider();
+        var logs = new LogCollector();
         var services = new ServiceCollection();
         services.AddSingleton<ILoggerFactory>(new LoggerFactory([logs]));
         services.AddSingleton(typeof(ILogger<>), typeof(Logger<>));

@@ -21,7 +21,7 @@ internal sealed class ServiceCliTests(DatabaseDialect dialect) : DatabaseFixture
         _err = new StringWriter { NewLine = "\n" };
     }
 
-    private ServiceStatusQuery Query() => new(Repository, new Settings(), new ZoneSettings());
+    private ServiceStatusQuery Query() => new(Repository, new TestServiceGroupSettings(), new ZoneSettings());
 
     [Test]
     public async Task ListAsync_Table_HasNovasColumnsInOrder()
@@ -124,15 +124,4 @@ internal sealed class ServiceCliTests(DatabaseDialect dialect) : DatabaseFixture
     }
 
     private static string[] Cells(string line) => line.Trim('|').Split('|').Select(c => c.Trim()).ToArray();
-
-    private sealed class Settings : IServiceGroupSettingsSource
-    {
-        public ServiceGroupSettings Current { get; } = new(10, 60);
-
-        public event Action? Changed
-        {
-            add { }
-            remove { }
-        }
-    }
 }

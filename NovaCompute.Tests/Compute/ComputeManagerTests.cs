@@ -14,7 +14,7 @@ internal sealed class ComputeManagerTests(DatabaseDialect dialect)
 {
     private const string Host = "compute-7";
     private TestDatabase? _database;
-    private ScopedLogCollector _logs = null!;
+    private LogCollector _logs = null!;
     private TestConfigMonitor _config = null!;
     private FakeDriver _driver = null!;
     private ComputeManager _manager = null!;
@@ -25,7 +25,7 @@ internal sealed class ComputeManagerTests(DatabaseDialect dialect)
     [SetUp]
     public async Task SetUp()
     {
-        _logs = new ScopedLogCollector();
+        _logs = new LogCollector();
         _database = await TestDatabase.CreateAsync(dialect);
         _serviceId = (await Database.Repository.CreateAsync(new NewService(Host, "nova-compute", "compute", 64), CancellationToken.None)).Id;
         _config = TestConfigMonitor.With(Settings());

@@ -31,7 +31,7 @@ public class ComputeRpcInteropTests
         _database = await TestDatabase.CreateAsync(DatabaseDialect.Sqlite);
         _host = RabbitTestBroker.UniqueName("cmp");
         _serviceId = (await _database.Repository.CreateAsync(new NewService(_host, "nova-compute", "compute", 64), CancellationToken.None)).Id;
-        var logs = new ScopedLogCollector();
+        var logs = new LogCollector();
         var loggers = logs.CreateFactory();
         var identity = new ServiceIdentity(_host, "nova-compute", "compute");
         var config = TestConfigMonitor.With((ServiceOptions.Host, _host));
@@ -52,10 +52,21 @@ public class ComputeRpcInteropTests
     [TearDown]
     public async Task TearDown()
     {
-        await _server.DisposeAsync();
-        await _transport.DisposeAsync();
-        await _database.DisposeAsync();
-        _dir.Delete(recursive: true);
+        // Null-safe: a test whose broker or database is missing fails in StartAsync, and that
+        // failure is what the report must show, not a NullReferenceException from here.
+        if (_server is not null)
+        {
+            await _server.DisposeAsync();
+        }
+        if (_transport is not null)
+        {
+            await _transport.DisposeAsync();
+        }
+        if (_database is not null)
+        {
+            await _database.DisposeAsync();
+        }
+        _dir?.Delete(recursive: true);
     }
 
     private static async Task<JsonElement> NovaClientAsync(params string[] args)

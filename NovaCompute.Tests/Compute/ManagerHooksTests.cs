@@ -66,7 +66,7 @@ public class ManagerHooksTests
     [TearDown]
     public void TearDown() => _dir.Delete(recursive: true);
 
-    private (IHost Host, RecordingManager Manager, ScopedLogCollector Logs) Build(bool throwOnCleanup = false)
+    private (IHost Host, RecordingManager Manager, LogCollector Logs) Build(bool throwOnCleanup = false)
     {
         var file = Path.Combine(_dir.FullName, "nova.conf");
         var hostName = "hooks-" + Guid.NewGuid().ToString("N")[..8];
@@ -83,7 +83,7 @@ public class ManagerHooksTests
         var loader = new ConfigLoader(OptionCatalog.All, new ConfigSearch { Directories = [], Environment = new Dictionary<string, string>() });
         var config = loader.Load(new ConfigArguments { Sources = [new(ConfigSourceKind.File, file)] }).Config!;
         var identity = new ServiceIdentity(hostName, ServiceIdentity.ComputeBinary, ServiceIdentity.ComputeTopic);
-        var logs = new ScopedLogCollector();
+        var logs = new LogCollector();
         var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         builder.Logging.ClearProviders().SetMinimumLevel(LogLevel.Trace).AddProvider(logs);
         RecordingManager? manager = null;

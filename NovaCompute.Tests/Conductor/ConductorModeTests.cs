@@ -58,17 +58,11 @@ internal sealed class ConductorModeTests
     /// <summary>An operator's nova-compute configuration: transport_url, no [database].</summary>
     private DaemonProcess StartDaemon(IReadOnlyDictionary<string, string>? environment = null, string[]? arguments = null)
     {
-        File.WriteAllText(ConfigFile, $"""
-            [DEFAULT]
-            host = {_host}
-            compute_driver = fake.FakeDriver
-            state_path = {StatePath}
-            transport_url = {TestServices.TransportUrl}
-            report_interval = 1
-            service_down_time = {NovaControlPlane.ServiceDownTime}
-            periodic_fuzzy_delay = 0
-            graceful_shutdown_timeout = 20
-            """);
+        DaemonConfig.Conductor(StatePath, _host)
+            .With("report_interval", "1")
+            .With("service_down_time", $"{NovaControlPlane.ServiceDownTime}")
+            .With("periodic_fuzzy_delay", "0")
+            .WriteTo(ConfigFile);
         return DaemonProcess.Start([.. arguments ?? [], "--config-file", ConfigFile], environment);
     }
 

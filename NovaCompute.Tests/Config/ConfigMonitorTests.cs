@@ -13,14 +13,14 @@ public class ConfigMonitorTests
 
     private DirectoryInfo _dir = null!;
     private string _file = null!;
-    private CollectingLoggerProvider _logs = null!;
+    private LogCollector _logs = null!;
 
     [SetUp]
     public void SetUp()
     {
         _dir = Directory.CreateTempSubdirectory("nova-monitor-");
         _file = Path.Combine(_dir.FullName, "nova.conf");
-        _logs = new CollectingLoggerProvider();
+        _logs = new LogCollector();
     }
 
     [TearDown]

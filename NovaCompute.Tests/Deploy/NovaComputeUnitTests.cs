@@ -37,7 +37,7 @@ public class NovaComputeUnitTests
     public async Task WriteConfig()
     {
         _host = "unit-test-" + Guid.NewGuid().ToString("N")[..8];
-        await _sandbox.WriteFileAsync("/etc/nova/nova-compute.conf", Config());
+        await _sandbox.WriteFileAsync("/etc/nova/nova-compute.conf", Config().Render());
         await _sandbox.RunAsync("rm", "-rf", "/run/sandbox-units/nova-compute.service.d");
         await _sandbox.RunAsync("systemctl", "daemon-reload");
     }
@@ -45,18 +45,16 @@ public class NovaComputeUnitTests
     [TearDown]
     public async Task StopService()
     {
+        if (_sandbox is null)
+        {
+            return;
+        }
         await _sandbox.RunAsync("systemctl", "stop", Unit);
         await _sandbox.RunAsync("systemctl", "reset-failed", Unit);
     }
 
-    private string Config(string extra = "") => $"""
-        [DEFAULT]
-        host = {_host}
-        transport_url = {TestServices.TransportUrl}
-        compute_driver = fake.FakeDriver
-        graceful_shutdown_timeout = 20
-        {extra}
-        """;
+    /// <summary>The unit's second file, /etc/nova/nova-compute.conf; the installed nova.conf holds [database].</summary>
+    private DaemonConfig Config() => DaemonConfig.InstalledUnit(_host);
 
     /// <summary><c>systemctl start</c>; a failure shows the unit's journal, which says why.</summary>
     private async Task StartAsync()
@@ -77,9 +75,16 @@ public class NovaComputeUnitTests
         return System.Text.Json.Nodes.JsonNode.Parse(json)!["services"]!.AsArray().SingleOrDefault()?.AsObject();
     }
 
-    private async Task<long> ReportCountAsync() =>
-        long.Parse((await _sandbox.MustAsync("sqlite3", "/var/lib/nova/nova.sqlite",
-            $"SELECT report_count FROM services WHERE host = '{_host}' AND deleted = 0")).Trim(), System.Globalization.CultureInfo.InvariantCulture);
+    private async Task<long> ReportCountAsync() => (await LastBeatAsync()).Count;
+
+    /// <summary>report_count and last_seen_up (the database's clock) of this test's row, read inside the sandbox.</summary>
+    private async Task<(long Count, DateTime LastSeenUp)> LastBeatAsync()
+    {
+        var row = (await _sandbox.MustAsync("sqlite3", "-separator", "|", "/var/lib/nova/nova.sqlite",
+            $"SELECT report_count, coalesce(last_seen_up, created_at) FROM services WHERE host = '{_host}' AND deleted = 0")).Trim().Split('|');
+        Assert.That(row, Has.Length.EqualTo(2), $"no live row for {_host}");
+        return (long.Parse(row[0], System.Globalization.CultureInfo.InvariantCulture), DateTime.Parse(row[1], System.Globalization.CultureInfo.InvariantCulture));
+    }
 
     private Task<string> Journal() => _sandbox.MustAsync("journalctl", "-u", Unit, "--no-pager", "-o", "cat");
 
@@ -105,7 +110,7 @@ public class NovaComputeUnitTests
         await StartAsync();
         var pid = await _sandbox.PropertyAsync(Unit, "MainPID");
 
-        await _sandbox.WriteFileAsync("/etc/nova/nova-compute.conf", Config("debug = true"));
+        await _sandbox.WriteFileAsync("/etc/nova/nova-compute.conf", Config().With("debug", "true").Render());
         await _sandbox.MustAsync("systemctl", "reload", Unit);
 
         // With Type=notify (systemd 252 has no notify-reload) `systemctl reload` returns once the
@@ -152,16 +157,9 @@ public class NovaComputeUnitTests
 
         await _sandbox.MustAsync("kill", "-STOP", pid);
 
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (DateTime.UtcNow < deadline)
-        {
-            if (await _sandbox.PropertyAsync(Unit, "NRestarts") != "0"
-                && await _sandbox.PropertyAsync(Unit, "ActiveState") == "active")
-            {
-                break;
-            }
-            await Task.Delay(200);
-        }
+        await Eventually.Until(async () => await _sandbox.PropertyAsync(Unit, "NRestarts") != "0"
+            && await _sandbox.PropertyAsync(Unit, "ActiveState") == "active", SystemdTimeout, () => "systemd to kill and restart the frozen daemon",
+            poll: TimeSpan.FromMilliseconds(200));
         Assert.That(int.Parse(await _sandbox.PropertyAsync(Unit, "NRestarts"), System.Globalization.CultureInfo.InvariantCulture), Is.GreaterThanOrEqualTo(1));
         Assert.That(await _sandbox.PropertyAsync(Unit, "ActiveState"), Is.EqualTo("active"));
         Assert.That(await _sandbox.PropertyAsync(Unit, "MainPID"), Is.Not.EqualTo(pid));
@@ -177,7 +175,7 @@ public class NovaComputeUnitTests
     [Test]
     public async Task Journal_UnderSystemd_StructuredEntriesOncePriorityFilterWorks()
     {
-        await _sandbox.WriteFileAsync("/etc/nova/nova-compute.conf", Config("an_unknown_option = 1"));
+        await _sandbox.WriteFileAsync("/etc/nova/nova-compute.conf", Config().With("an_unknown_option", "1").Render());
         await StartAsync();
 
         var entries = (await _sandbox.MustAsync("journalctl", "-u", Unit, "--no-pager", "-o", "json"))
@@ -202,19 +200,29 @@ public class NovaComputeUnitTests
     [Test]
     public async Task Reload_ReportIntervalChanged_HeartbeatFollowsWithoutRestart()
     {
-        await _sandbox.WriteFileAsync("/etc/nova/nova-compute.conf", Config("report_interval = 1"));
+        await _sandbox.WriteFileAsync("/etc/nova/nova-compute.conf", Config().With("report_interval", "1").Render());
         await StartAsync();
         var pid = await _sandbox.PropertyAsync(Unit, "MainPID");
         await Eventually.Until(async () => await ReportCountAsync() >= 3, SystemdTimeout);
 
-        await _sandbox.WriteFileAsync("/etc/nova/nova-compute.conf", Config("report_interval = 30"));
+        // Reloaded to 4 s: the beats go on (two more must come), spaced by the new interval as the
+        // database's clock stamped them, not by the old 1 s.
+        await _sandbox.WriteFileAsync("/etc/nova/nova-compute.conf", Config().With("report_interval", "4").Render());
         await _sandbox.MustAsync("systemctl", "reload", Unit);
-        await Eventually.Until(async () => (await Journal()).Contains("Option DEFAULT.report_interval changed from [1] to [30]", StringComparison.Ordinal), SystemdTimeout);
+        await Eventually.Until(async () => (await Journal()).Contains("Option DEFAULT.report_interval changed from [1] to [4]", StringComparison.Ordinal), SystemdTimeout);
         var afterReload = await ReportCountAsync();
-        await Task.Delay(TimeSpan.FromSeconds(3));
+        var stamps = new Dictionary<long, DateTime>();
+        await Eventually.Until(async () =>
+        {
+            var (count, at) = await LastBeatAsync();
+            stamps.TryAdd(count, at);
+            return count >= afterReload + 2;
+        }, SystemdTimeout, () => $"two beats after the reload (report_count {afterReload} at the reload, seen {string.Join(", ", stamps.Keys)})",
+            poll: TimeSpan.FromMilliseconds(100));
 
-        Assert.That(await ReportCountAsync(), Is.LessThanOrEqualTo(afterReload + 1), "beats now every 30 s");
+        Assert.That(stamps.Keys, Does.Contain(afterReload + 1).And.Contain(afterReload + 2), "no two beats within one poll");
+        Assert.That(stamps[afterReload + 2] - stamps[afterReload + 1], Is.GreaterThan(TimeSpan.FromSeconds(3)), "beats now every 4 s");
         Assert.That(await _sandbox.PropertyAsync(Unit, "MainPID"), Is.EqualTo(pid), "same process");
-        Assert.That(await _sandbox.PropertyAsync(Unit, "StatusText"), Does.Contain("reporting every 30 s"));
+        Assert.That(await _sandbox.PropertyAsync(Unit, "StatusText"), Does.Contain("reporting every 4 s"));
     }
 }

@@ -98,7 +98,7 @@ public class OsloJsonFormatterTests
         process.WaitForExit();
         if (process.ExitCode != 0)
         {
-            Assert.Ignore("oslo_log is not importable here: " + process.StandardError.ReadToEnd());
+            TestServices.Unavailable("oslo_log is not importable here: " + process.StandardError.ReadToEnd());
         }
         var osloKeys = JsonSerializer.Deserialize<List<string>>(output)!;
 

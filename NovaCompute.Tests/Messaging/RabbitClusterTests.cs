@@ -29,8 +29,12 @@ public partial class RabbitClusterTests
     [OneTimeTearDown]
     public async Task StopCluster()
     {
-        await _cluster.StopAsync();
-        _dir.Delete(recursive: true);
+        // Null-safe: when the cluster could not start, that failure is what the report must show.
+        if (_cluster is not null)
+        {
+            await _cluster.StopAsync();
+        }
+        _dir?.Delete(recursive: true);
     }
 
     [GeneratedRegex(@"\[(?<id>[0-9a-f]{32})\] (Connected|Reconnected) to AMQP server on 127\.0\.0\.1:(?<port>\d+) .*\(consume connection\)")]
@@ -41,25 +45,18 @@ public partial class RabbitClusterTests
     {
         var host = RabbitTestBroker.UniqueName("cluster");
         var conf = Path.Combine(_dir.FullName, "nova-compute.conf");
-        await File.WriteAllTextAsync(conf, $"""
-            [DEFAULT]
-            host = {host}
-            compute_driver = fake.FakeDriver
-            state_path = {_dir.FullName}
-            transport_url = {_cluster.TransportUrl}
-            report_interval = 1
-            service_down_time = 10
-            graceful_shutdown_timeout = 10
-            [oslo_messaging_rabbit]
-            rabbit_quorum_queue = true
-            rabbit_quorum_delivery_limit = 3
-            rabbit_quroum_max_memory_length = 1000
-            rabbit_quroum_max_memory_bytes = 10485760
-            [database]
-            connection = sqlite:///{_dir.FullName}/nova.sqlite
-            """);
         // Spelled as oslo.messaging 14 spells them (impl_rabbit.py: rabbit_quroum_max_memory_*);
         // the later spelling "rabbit_quorum_…" is an unknown option there, and a warning here.
+        DaemonConfig.Sqlite(_dir.FullName, host)
+            .With("transport_url", _cluster.TransportUrl)
+            .With("report_interval", "1")
+            .With("service_down_time", "10")
+            .With("graceful_shutdown_timeout", "10")
+            .With("oslo_messaging_rabbit", "rabbit_quorum_queue", "true")
+            .With("oslo_messaging_rabbit", "rabbit_quorum_delivery_limit", "3")
+            .With("oslo_messaging_rabbit", "rabbit_quroum_max_memory_length", "1000")
+            .With("oslo_messaging_rabbit", "rabbit_quroum_max_memory_bytes", "10485760")
+            .WriteTo(conf);
         using var daemon = DaemonProcess.Start(["--config-file", conf]);
         await daemon.WaitForLineAsync("Service ready", TimeSpan.FromSeconds(90));
 

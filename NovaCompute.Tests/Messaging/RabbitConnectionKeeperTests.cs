@@ -18,7 +18,7 @@ public class RabbitConnectionKeeperTests
             RabbitRetryBackoff = 2,
             RabbitIntervalMax = 4,
         };
-        var logs = new ScopedLogCollector();
+        var logs = new LogCollector();
         using var factory = logs.CreateFactory();
         var time = new FakeTimeProvider();
         await using var keeper = new RabbitConnectionKeeper(settings, "consume", factory.CreateLogger("test"), time);
@@ -52,7 +52,7 @@ public class RabbitConnectionKeeperTests
     {
         await using var forwarder = new TcpForwarder("127.0.0.1", 1);
         var settings = new RabbitSettings { TransportUrl = TransportUrl.Parse($"rabbit://u:p@127.0.0.1:{forwarder.Port}/") };
-        var logs = new ScopedLogCollector();
+        var logs = new LogCollector();
         using var factory = logs.CreateFactory();
         var time = new FakeTimeProvider();
         await using var keeper = new RabbitConnectionKeeper(settings, "publish", factory.CreateLogger("test"), time);
@@ -77,7 +77,7 @@ public class RabbitConnectionKeeperTests
             TransportUrl = TransportUrl.Parse($"rabbit://{broker.UserName}:{broker.Password}@127.0.0.1:{forwarder.Port}/{real.VirtualHost}"),
             RabbitRetryInterval = 1,
         };
-        var logs = new ScopedLogCollector();
+        var logs = new LogCollector();
         using var factory = logs.CreateFactory();
         var logger = factory.CreateLogger("test");
         await using var keeper = new RabbitConnectionKeeper(settings, "publish", logger, TimeProvider.System);

@@ -43,7 +43,7 @@ public class PeriodicTaskWorkerTests
     }
 
     private FakeTimeProvider _time = null!;
-    private CollectingLoggerProvider _logs = null!;
+    private LogCollector _logs = null!;
     private Manager _manager = null!;
     private TestConfigMonitor _config = null!;
     private PeriodicTaskWorker _worker = null!;
@@ -52,7 +52,7 @@ public class PeriodicTaskWorkerTests
     private PeriodicTaskWorker Start(params (Opt, string)[] values)
     {
         _time = new FakeTimeProvider();
-        _logs = new CollectingLoggerProvider();
+        _logs = new LogCollector();
         _manager = new Manager();
         _config = TestConfigMonitor.With(values);
         _worker = new PeriodicTaskWorker(PeriodicTask.Collect(_manager, OptionCatalog.All), _config, _time, _logs.CreateLogger<PeriodicTaskWorker>(),
@@ -64,9 +64,13 @@ public class PeriodicTaskWorkerTests
     [TearDown]
     public async Task Stop()
     {
-        _manager.SlowGate.TrySetResult();
-        await _worker.StopAsync(CancellationToken.None);
-        _worker.Dispose();
+        // Null-safe: a test that failed before Start must report its own failure, not one from here.
+        _manager?.SlowGate.TrySetResult();
+        if (_worker is not null)
+        {
+            await _worker.StopAsync(CancellationToken.None);
+            _worker.Dispose();
+        }
     }
 
     private int Count(string name) => _manager.Calls.Count(c => c == name);
@@ -88,8 +92,8 @@ public class PeriodicTaskWorkerTests
     {
         Start((PeriodicOptions.PeriodicFuzzyDelay, "0"));
         await Eventually.Until(() => Count("fast") == 1 && Count("throws") == 1 && Count("slow") == 1);
-        await Eventually.Until(() => _logs.Records.Any(r => r.Level == LogLevel.Error));
-        var error = _logs.Records.Single(r => r.Level == LogLevel.Error);
+        await Eventually.Until(() => _logs.Entries.Any(r => r.Level == LogLevel.Error));
+        var error = _logs.Entries.Single(r => r.Level == LogLevel.Error);
         Assert.That(error.Message, Is.EqualTo("Error during Manager.throws"));
         Assert.That(error.Exception?.Message, Is.EqualTo("hypervisor unreachable"));
 
@@ -122,10 +126,24 @@ public class PeriodicTaskWorkerTests
     {
         Start((PeriodicOptions.PeriodicFuzzyDelay, "0"), (PeriodicOptions.PeriodicEnable, "false"));
         await Eventually.Until(() => _logs.Messages(LogLevel.Information).Contains("Periodic tasks are disabled (periodic_enable = false)"));
+        var start = _time.GetUtcNow();
+        // Two minutes: the loop wakes every 60 s, finds the tasks still disabled and waits again.
+        for (var i = 0; i < 2; i++)
+        {
+            await _time.WaitForTimersAsync();
+            _time.Advance(TimeSpan.FromSeconds(60));
+        }
         await _time.WaitForTimersAsync();
-        _time.Advance(TimeSpan.FromSeconds(120));
-        await Task.Delay(50);
-        Assert.That(_manager.Calls, Is.Empty);
+
+        // Enabled again, the tasks run at once; that this is their first run proves none ran while disabled.
+        _config.Reload((PeriodicOptions.PeriodicFuzzyDelay, "0"), (PeriodicOptions.PeriodicEnable, "true"));
+        await Eventually.Until(() => Fast().Runs >= 1, what: () => "Manager.fast to run once enabled");
+        Assert.That((Fast().Runs, Fast().LastStart), Is.EqualTo((1L, (DateTimeOffset?)(start + TimeSpan.FromSeconds(120)))));
+        Assert.That(Count("fast"), Is.EqualTo(1));
+        Assert.That(_logs.Messages(LogLevel.Information).Count(m => m == "Periodic tasks are disabled (periodic_enable = false)"), Is.EqualTo(1),
+            "said once, not at every wake-up");
+
+        PeriodicTaskStats Fast() => _worker.Snapshot().Single(s => s.Name == "Manager.fast");
     }
 
     [Test]

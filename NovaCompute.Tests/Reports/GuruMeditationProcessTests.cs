@@ -14,24 +14,10 @@ public partial class GuruMeditationProcessTests
     [TearDown]
     public void TearDown() => _dir.Delete(recursive: true);
 
-    private DaemonProcess Start(string extra = "", string reports = "")
-    {
-        var conf = Path.Combine(_dir.FullName, "nova-compute.conf");
-        File.WriteAllText(conf, $"""
-            [DEFAULT]
-            host = gmr-test-{Guid.NewGuid():N}
-            compute_driver = fake.FakeDriver
-            state_path = {_dir.FullName}
-            transport_url = {TestServices.TransportUrl}
-            graceful_shutdown_timeout = 20
-            {extra}
-            [database]
-            connection = sqlite:///{_dir.FullName}/nova.sqlite
-            [oslo_reports]
-            {reports}
-            """);
-        return DaemonProcess.Start(["--config-file", conf]);
-    }
+    private DaemonConfig Config() => DaemonConfig.Sqlite(_dir.FullName, $"gmr-test-{Guid.NewGuid():N}");
+
+    private DaemonProcess Start(DaemonConfig config) =>
+        DaemonProcess.Start(["--config-file", config.WriteTo(Path.Combine(_dir.FullName, "nova-compute.conf"))]);
 
     private static readonly string[] Headings =
     [
@@ -50,7 +36,7 @@ public partial class GuruMeditationProcessTests
     [Test]
     public async Task SigUsr2_NoLogDir_WritesTheReportToStderrAndKeepsRunning()
     {
-        using var daemon = Start();
+        using var daemon = Start(Config());
         await daemon.WaitForLineAsync("Service ready");
         daemon.Signal(DaemonProcess.SIGUSR2);
         await daemon.WaitForLineAsync("Guru Meditation Report written to stderr");
@@ -75,7 +61,7 @@ public partial class GuruMeditationProcessTests
     public async Task SigUsr2_WithLogDir_WritesFilesNamedAsOsloWhileTheHeartbeatGoesOn()
     {
         var reports = Directory.CreateDirectory(Path.Combine(_dir.FullName, "reports")).FullName;
-        using var daemon = Start("report_interval = 1", $"log_dir = {reports}");
+        using var daemon = Start(Config().With("report_interval", "1").With("oslo_reports", "log_dir", reports));
         await daemon.WaitForLineAsync("Service ready");
 
         // Reports taken one after another must show the heartbeat moving on between them.
@@ -111,7 +97,7 @@ public partial class GuruMeditationProcessTests
         var trigger = Path.Combine(_dir.FullName, "gmr-trigger");
         File.WriteAllText(trigger, "");
         File.SetLastWriteTimeUtc(trigger, DateTime.UtcNow.AddMinutes(-1));
-        using var daemon = Start(reports: $"file_event_handler = {trigger}\nfile_event_handler_interval = 1");
+        using var daemon = Start(Config().With("oslo_reports", "file_event_handler", trigger).With("oslo_reports", "file_event_handler_interval", "1"));
         await daemon.WaitForLineAsync("Service ready");
 
         daemon.Signal(DaemonProcess.SIGUSR2);

@@ -23,7 +23,6 @@ public class GuruMeditationReportTests
         new BoolOpt("debug", false),
         new StrOpt("tempdir", null),
         new ListOpt("enabled_apis", ["osapi_compute", "metadata"]),
-        new DictOpt("default_log_levels", new Dictionary<string, string> { ["sqlalchemy"] = "WARN", ["amqp"] = "WARN" }),
         new ListOpt("empty_list", []),
         new StrOpt("connection", null) { Group = "database", Secret = true },
         .. ReportOptions.All,

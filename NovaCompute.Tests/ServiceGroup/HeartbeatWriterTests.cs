@@ -10,9 +10,9 @@ public class HeartbeatWriterTests
     private static readonly ServiceIdentity Identity = new("compute-01", "nova-compute", "compute");
     private TestDatabase _database = null!;
     private FaultyServiceRepository _repository = null!;
-    private CollectingLoggerProvider _logs = null!;
+    private LogCollector _logs = null!;
     private FakeTimeProvider _time = null!;
-    private Settings _settings = null!;
+    private TestServiceGroupSettings _settings = null!;
     private HeartbeatWriter _writer = null!;
     private CancellationTokenSource _stop = null!;
 
@@ -21,9 +21,9 @@ public class HeartbeatWriterTests
     {
         _database = await TestDatabase.CreateAsync(DatabaseDialect.Sqlite);
         _repository = new FaultyServiceRepository(_database.Repository);
-        _logs = new CollectingLoggerProvider();
+        _logs = new LogCollector();
         _time = new FakeTimeProvider();
-        _settings = new Settings(new ServiceGroupSettings(10, 60));
+        _settings = new TestServiceGroupSettings(new ServiceGroupSettings(10, 60));
         var registrar = new ServiceRegistrar(_repository, Identity, new RegistrationSettings(), _logs.CreateLogger<ServiceRegistrar>());
         _writer = new HeartbeatWriter(_repository, registrar, _settings, _time, _logs.CreateLogger<HeartbeatWriter>(), database: _database.Factory);
         _stop = new CancellationTokenSource();
@@ -66,7 +66,7 @@ public class HeartbeatWriterTests
         for (var i = 1; i <= 3; i++)
         {
             await AdvanceToNextBeatAsync(i);
-            beats.Add(_writer.LastSuccess!.Value - start);
+            beats.Add(_writer.Health.LastSuccess!.Value - start);
         }
 
         Assert.That(beats, Is.EqualTo(new[] { TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(15), TimeSpan.FromSeconds(25) }));
@@ -87,9 +87,9 @@ public class HeartbeatWriterTests
         {
             await AdvanceToNextBeatAsync(i);
         }
-        Assert.That(_writer.ConsecutiveFailures, Is.EqualTo(3));
+        Assert.That(_writer.Health.ConsecutiveFailures, Is.EqualTo(3));
         var cause = $"database file {_database.SqlitePath}: unable to open database file (SQLITE_CANTOPEN)";
-        Assert.That(_writer.LastFailure, Is.EqualTo(cause));
+        Assert.That(_writer.Health.LastFailure, Is.EqualTo(cause));
         Assert.That(Warnings(), Is.EqualTo(new[] { "Lost connection to the database for reporting service status: " + cause }));
         Assert.That(Lines(LogLevel.Information), Does.Not.Contain("Recovered from being unable to report status."));
 
@@ -97,13 +97,13 @@ public class HeartbeatWriterTests
         await AdvanceToNextBeatAsync(5);
         await AdvanceToNextBeatAsync(6);
 
-        Assert.That(_writer.ConsecutiveFailures, Is.Zero);
+        Assert.That(_writer.Health.ConsecutiveFailures, Is.Zero);
         Assert.That(Lines(LogLevel.Information).Count(l => l == "Recovered from being unable to report status."), Is.EqualTo(1));
-        Assert.That(_writer.LastFailure, Is.Null);
+        Assert.That(_writer.Health.LastFailure, Is.Null);
         Assert.That(Warnings(), Has.Count.EqualTo(1));
         // One line for the operator; the stack only at DEBUG, once per failed beat.
-        Assert.That(_logs.Records.Single(r => r.Level == LogLevel.Warning).Exception, Is.Null);
-        Assert.That(_logs.Records.Where(r => r.Level == LogLevel.Debug && r.Exception is Microsoft.Data.Sqlite.SqliteException).Count(), Is.EqualTo(3));
+        Assert.That(_logs.Entries.Single(r => r.Level == LogLevel.Warning).Exception, Is.Null);
+        Assert.That(_logs.Entries.Where(r => r.Level == LogLevel.Debug && r.Exception is Microsoft.Data.Sqlite.SqliteException).Count(), Is.EqualTo(3));
     }
 
     [Test]
@@ -123,9 +123,9 @@ public class HeartbeatWriterTests
         _time.Advance(TimeSpan.FromSeconds(10));
         await WaitForIdleAsync(3);
 
-        Assert.That(_writer.LastSuccess! - start, Is.EqualTo(TimeSpan.FromSeconds(25)));
-        Assert.That(_writer.ConsecutiveFailures, Is.Zero);
-        var lost = _logs.Records.Single(r => r.Level == LogLevel.Warning);
+        Assert.That(_writer.Health.LastSuccess! - start, Is.EqualTo(TimeSpan.FromSeconds(25)));
+        Assert.That(_writer.Health.ConsecutiveFailures, Is.Zero);
+        var lost = _logs.Entries.Single(r => r.Level == LogLevel.Warning);
         Assert.That(lost.Message, Is.EqualTo("Lost connection to the database for reporting service status: the database did not answer within 10 seconds"));
         Assert.That(lost.Exception, Is.Null);
         Assert.That(Lines(LogLevel.Information), Does.Contain("Recovered from being unable to report status."));
@@ -143,14 +143,14 @@ public class HeartbeatWriterTests
         await WaitForIdleAsync(1);
         Assert.That(_writer.BeatsStarted, Is.EqualTo(1), "the old 10 s interval must not fire");
         await AdvanceToNextBeatAsync(2);
-        Assert.That(_writer.LastSuccess! - start, Is.EqualTo(TimeSpan.FromSeconds(35)));
+        Assert.That(_writer.Health.LastSuccess! - start, Is.EqualTo(TimeSpan.FromSeconds(35)));
 
         // Shortened while waiting: the pending beat moves earlier, anchored on the last one.
         _time.Advance(TimeSpan.FromSeconds(3));
         await WaitForIdleAsync(2);
         await ReloadAsync(new ServiceGroupSettings(5, 60));
         await AdvanceToNextBeatAsync(3);
-        Assert.That(_writer.LastSuccess! - start, Is.EqualTo(TimeSpan.FromSeconds(40)));
+        Assert.That(_writer.Health.LastSuccess! - start, Is.EqualTo(TimeSpan.FromSeconds(40)));
     }
 
     [Test]
@@ -162,7 +162,7 @@ public class HeartbeatWriterTests
         _time.Advance(TimeSpan.FromMinutes(5));
         await WaitForIdleAsync(0);
         Assert.That(_repository.HeartbeatAttempts, Is.Zero);
-        Assert.That(_writer.IsOverdue, Is.False);
+        Assert.That(_writer.Health.IsOverdue, Is.False);
 
         _settings.Set(new ServiceGroupSettings(10, 60));
         await WaitForIdleAsync(0);
@@ -199,26 +199,26 @@ public class HeartbeatWriterTests
     {
         await _writer.StartAsync(_stop.Token);
         await AdvanceToNextBeatAsync(1);
-        Assert.That(_writer.IsOverdue, Is.False);
+        Assert.That(_writer.Health.IsOverdue, Is.False);
 
         _repository.Heartbeats = FaultyServiceRepository.Mode.Fail;
         for (var i = 2; i <= 7; i++)
         {
             await AdvanceToNextBeatAsync(i);
         }
-        Assert.That(_writer.IsOverdue, Is.False, "50 s without a heartbeat is within service_down_time");
+        Assert.That(_writer.Health.IsOverdue, Is.False, "50 s without a heartbeat is within service_down_time");
         await AdvanceToNextBeatAsync(8);
-        Assert.That(_writer.IsOverdue, Is.True);
+        Assert.That(_writer.Health.IsOverdue, Is.True);
 
         _repository.Heartbeats = FaultyServiceRepository.Mode.Pass;
         await AdvanceToNextBeatAsync(9);
-        Assert.That(_writer.IsOverdue, Is.False);
+        Assert.That(_writer.Health.IsOverdue, Is.False);
     }
 
     [Test]
     public async Task WatchdogCheck_DatabaseDownButLoopAlive_StaysHealthyAndAWedgedLoopIsReported()
     {
-        NovaCompute.Systemd.IWatchdogCheck check = _writer;
+        NovaCompute.Systemd.IWatchdogCheck check = _writer.Health;
         await _writer.StartAsync(_stop.Token);
         await AdvanceToNextBeatAsync(1);
         _repository.Heartbeats = FaultyServiceRepository.Mode.Fail;
@@ -234,9 +234,9 @@ public class HeartbeatWriterTests
     /// <summary>Changes the settings as a SIGHUP would and waits until the waiting loop took them in.</summary>
     private async Task ReloadAsync(ServiceGroupSettings settings)
     {
-        var seen = _logs.Records.Count(r => r.EventId.Id == 3115);
+        var seen = _logs.Entries.Count(r => r.EventId.Id == 3115);
         _settings.Set(settings);
-        await Eventually.Until(() => _logs.Records.Count(r => r.EventId.Id == 3115) > seen, what: () => "the loop to see the new interval");
+        await Eventually.Until(() => _logs.Entries.Count(r => r.EventId.Id == 3115) > seen, what: () => "the loop to see the new interval");
         await WaitForIdleAsync();
     }
 
@@ -263,19 +263,4 @@ public class HeartbeatWriterTests
     private List<string> Warnings() => Lines(LogLevel.Warning);
 
     private List<string> Lines(LogLevel level) => _logs.Messages(level).ToList();
-
-    private sealed class Settings(ServiceGroupSettings initial) : IServiceGroupSettingsSource
-    {
-        private ServiceGroupSettings _current = initial;
-
-        public ServiceGroupSettings Current => Volatile.Read(ref _current);
-
-        public event Action? Changed;
-
-        public void Set(ServiceGroupSettings settings)
-        {
-            Volatile.Write(ref _current, settings);
-            Changed?.Invoke();
-        }
-    }
 }

@@ -60,7 +60,7 @@ public class LivenessTests
     [Test]
     public async Task IsUp_TableOfRows_AgreesWithNovasOwnCode()
     {
-        var query = new ServiceStatusQuery(new NoRepository(), new FixedSettings(), new ZoneSettings());
+        var query = new ServiceStatusQuery(new NoRepository(), new TestServiceGroupSettings(), new ZoneSettings());
         var ours = Table.Select((c, i) => query.ToStatus(Row(c, i), Now, c.ServiceDownTime).IsUp).ToArray();
 
         var novas = await JudgeWithNovaAsync(Table);
@@ -143,17 +143,6 @@ public class LivenessTests
         Assert.That(python.ExitCode, Is.Zero, await stderr);
         var lines = (await stdout).Trim().Split('\n');
         return JsonSerializer.Deserialize<bool[]>(lines[^1])!;
-    }
-
-    private sealed class FixedSettings : IServiceGroupSettingsSource
-    {
-        public ServiceGroupSettings Current { get; } = new(10, 60);
-
-        public event Action? Changed
-        {
-            add { }
-            remove { }
-        }
     }
 
     /// <summary>The agreement test judges rows directly; nothing may reach for a database.</summary>

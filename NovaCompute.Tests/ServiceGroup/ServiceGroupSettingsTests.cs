@@ -14,7 +14,7 @@ public class ServiceGroupSettingsTests
     [TestCase(50, 55, 55)]
     public void Create_NovasRule_CorrectsOnlyWhenDownTimeIsNotAboveTheInterval(int reportInterval, int serviceDownTime, int expected)
     {
-        var logs = new CollectingLoggerProvider();
+        var logs = new LogCollector();
         var settings = ServiceGroupSettings.Create(reportInterval, serviceDownTime, logs.CreateLogger("test"));
         Assert.That(settings.ServiceDownTime, Is.EqualTo(expected));
         Assert.That(logs.Messages(LogLevel.Warning).Count(), Is.EqualTo(expected == serviceDownTime ? 0 : 1));
@@ -23,7 +23,7 @@ public class ServiceGroupSettingsTests
     [Test]
     public void Create_Corrected_LogsNovasWarningText()
     {
-        var logs = new CollectingLoggerProvider();
+        var logs = new LogCollector();
         ServiceGroupSettings.Create(60, 50, logs.CreateLogger("test"));
         Assert.That(logs.Messages(LogLevel.Warning).Single(), Is.EqualTo(
             "Report interval must be less than service down time. Current config: <service_down_time: 50, report_interval: 60>. Setting service_down_time to: 150"));
@@ -32,7 +32,7 @@ public class ServiceGroupSettingsTests
     [Test]
     public void Create_ReportIntervalZero_DisablesHeartbeatsLoudly()
     {
-        var logs = new CollectingLoggerProvider();
+        var logs = new LogCollector();
         var settings = ServiceGroupSettings.Create(0, 60, logs.CreateLogger("test"));
         Assert.That(settings.HeartbeatsEnabled, Is.False);
         Assert.That(logs.Messages(LogLevel.Warning).Single(), Does.StartWith("report_interval is 0: this service will NOT report its state."));
@@ -43,7 +43,7 @@ public class ServiceGroupSettingsTests
     {
         var options = ServiceGroupOptions.All;
         var monitor = new Monitor(NovaConfig.FromValues(options));
-        using var source = new ConfigServiceGroupSettings(monitor, new CollectingLoggerProvider().CreateLogger<ConfigServiceGroupSettings>());
+        using var source = new ConfigServiceGroupSettings(monitor, new LogCollector().CreateLogger<ConfigServiceGroupSettings>());
         var signalled = 0;
         source.Changed += () => signalled++;
         Assert.That(source.Current.ReportIntervalSeconds, Is.EqualTo(10));

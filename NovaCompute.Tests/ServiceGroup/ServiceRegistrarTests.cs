@@ -10,12 +10,12 @@ namespace NovaCompute.Tests.ServiceGroup;
 internal sealed class ServiceRegistrarTests(DatabaseDialect dialect) : DatabaseFixture(dialect)
 {
     private static readonly ServiceIdentity Identity = new("compute-01", "nova-compute", "compute");
-    private CollectingLoggerProvider _logs = null!;
+    private LogCollector _logs = null!;
 
     [SetUp]
     public async Task SetUp()
     {
-        _logs = new CollectingLoggerProvider();
+        _logs = new LogCollector();
     }
 
     private ServiceRegistrar Registrar(RegistrationSettings? settings = null, IServiceRepository? repository = null) =>

@@ -9,7 +9,7 @@ namespace NovaCompute.Tests.ServiceGroup;
 internal sealed class ServiceStatusQueryTests(DatabaseDialect dialect) : DatabaseFixture(dialect)
 {
 
-    private ServiceStatusQuery Query() => new(Database.Repository, new Settings(), new ZoneSettings("az-1", "internal"));
+    private ServiceStatusQuery Query() => new(Database.Repository, new TestServiceGroupSettings(), new ZoneSettings("az-1", "internal"));
 
     /// <summary>
     /// nova compares last_seen_up (the DB host's clock) with the checker's own clock, so a checker
@@ -61,16 +61,5 @@ internal sealed class ServiceStatusQueryTests(DatabaseDialect dialect) : Databas
             Assert.That(statuses[2].State, Is.EqualTo("down"));
             Assert.That(statuses[2].ForcedDown, Is.True);
         });
-    }
-
-    private sealed class Settings : IServiceGroupSettingsSource
-    {
-        public ServiceGroupSettings Current { get; } = new(10, 60);
-
-        public event Action? Changed
-        {
-            add { }
-            remove { }
-        }
     }
 }

@@ -11,7 +11,7 @@ internal sealed class SharedHeartbeatTests(DatabaseDialect dialect) : DatabaseFi
 {
     private const int Members = 60;
     private static readonly TimeSpan Tick = TimeSpan.FromSeconds(10) / SharedHeartbeat.Slots;
-    private CollectingLoggerProvider _logs = null!;
+    private LogCollector _logs = null!;
     private FakeTimeProvider _time = null!;
     private SharedHeartbeat _heartbeat = null!;
     private CancellationTokenSource _stop = null!;
@@ -20,9 +20,9 @@ internal sealed class SharedHeartbeatTests(DatabaseDialect dialect) : DatabaseFi
     [SetUp]
     public async Task SetUp()
     {
-        _logs = new CollectingLoggerProvider();
+        _logs = new LogCollector();
         _time = new FakeTimeProvider();
-        _heartbeat = new SharedHeartbeat(Repository, new FixedSettings(new ServiceGroupSettings(10, 60)), _time, _logs.CreateLogger<SharedHeartbeat>());
+        _heartbeat = new SharedHeartbeat(Repository, new TestServiceGroupSettings(), _time, _logs.CreateLogger<SharedHeartbeat>());
         _stop = new CancellationTokenSource();
         _members.Clear();
         for (var i = 1; i <= Members; i++)
@@ -39,10 +39,16 @@ internal sealed class SharedHeartbeatTests(DatabaseDialect dialect) : DatabaseFi
     [TearDown]
     public async Task TearDown()
     {
+        // Null-safe: without PostgreSQL the set-up failed, and that failure is what the report must show.
+        if (_stop is null)
+        {
+            return;
+        }
         await _stop.CancelAsync();
         await _heartbeat.StopAsync(CancellationToken.None);
         _heartbeat.Dispose();
         _stop.Dispose();
+        _stop = null!;
     }
 
     [Test]
@@ -56,8 +62,8 @@ internal sealed class SharedHeartbeatTests(DatabaseDialect dialect) : DatabaseFi
         Assert.That(_heartbeat.Statements, Is.EqualTo(SharedHeartbeat.Slots));
         Assert.That(_heartbeat.RowsWritten, Is.EqualTo(Members));
         Assert.That(_members.Select(m => m.Record.ReportCount), Is.All.EqualTo(1));
-        Assert.That(_heartbeat.LastSuccess, Is.Not.Null);
-        Assert.That(_heartbeat.IsOverdue, Is.False);
+        Assert.That(_heartbeat.Health.LastSuccess, Is.Not.Null);
+        Assert.That(_heartbeat.Health.IsOverdue, Is.False);
 
         await AdvanceTicksAsync(SharedHeartbeat.Slots);
         Assert.That(_heartbeat.Statements, Is.EqualTo(2 * SharedHeartbeat.Slots));
@@ -118,17 +124,6 @@ internal sealed class SharedHeartbeatTests(DatabaseDialect dialect) : DatabaseFi
             _time.Advance(Tick);
             await Eventually.Until(() => _heartbeat.Ticks > before && !_heartbeat.RoundsRunning,
                 what: () => $"tick {before + 1} (ticks {_heartbeat.Ticks}, rounds running {_heartbeat.RoundsRunning})");
-        }
-    }
-
-    private sealed class FixedSettings(ServiceGroupSettings settings) : IServiceGroupSettingsSource
-    {
-        public ServiceGroupSettings Current => settings;
-
-        public event Action? Changed
-        {
-            add { }
-            remove { }
         }
     }
 }

@@ -34,34 +34,36 @@ public class SimulateCommandTests
         _daemon = await StartAsync();
     }
 
+    // Null-safe: a missing service fails the set-up, and that failure is what the report must show.
     [OneTimeTearDown]
     public async Task TearDown()
     {
-        _daemon?.Dispose();
-        // The compute.<host> queues outlive the process (oslo declares them non-exclusive); the vhost is shared by later runs.
-        await using var connection = await RabbitTestBroker.RawConnectionAsync();
-        await using var channel = await connection.CreateChannelAsync();
-        for (var i = 1; i <= Count; i++)
+        if (_daemon is not null)
         {
-            await channel.QueueDeleteAsync($"compute.{Host(i)}", ifUnused: false, ifEmpty: false);
+            _daemon.Dispose();
+            // The compute.<host> queues outlive the process (oslo declares them non-exclusive); the vhost is shared by later runs.
+            await using var connection = await RabbitTestBroker.RawConnectionAsync();
+            await using var channel = await connection.CreateChannelAsync();
+            for (var i = 1; i <= Count; i++)
+            {
+                await channel.QueueDeleteAsync($"compute.{Host(i)}", ifUnused: false, ifEmpty: false);
+            }
         }
-        await _database.DisposeAsync();
-        _dir.Delete(recursive: true);
+        if (_database is not null)
+        {
+            await _database.DisposeAsync();
+        }
+        _dir?.Delete(recursive: true);
     }
 
     private string Host(int index) => $"{_prefix}-{index:00000}";
 
-    private void WriteConfig(int reportInterval) => File.WriteAllText(_conf, $"""
-        [DEFAULT]
-        compute_driver = fake.FakeDriver
-        state_path = {_dir.FullName}
-        transport_url = {TestServices.TransportUrl}
-        report_interval = {reportInterval}
-        service_down_time = {ServiceDownTime}
-        graceful_shutdown_timeout = 20
-        [database]
-        connection = {_database.ConnectionText}
-        """);
+    // No host: every simulated service takes its own from --host-prefix.
+    private void WriteConfig(int reportInterval) => DaemonConfig.Database(_dir.FullName, _database.ConnectionText)
+        .Without("DEFAULT", "host")
+        .With("report_interval", $"{reportInterval}")
+        .With("service_down_time", $"{ServiceDownTime}")
+        .WriteTo(_conf);
 
     private async Task<DaemonProcess> StartAsync()
     {

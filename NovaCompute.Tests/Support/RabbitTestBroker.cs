@@ -60,7 +60,7 @@ internal static class RabbitTestBroker
         }
         catch (System.ComponentModel.Win32Exception)
         {
-            Assert.Ignore("rabbitmqctl is not available on this machine");
+            TestServices.Unavailable("rabbitmqctl is not available on this machine (./build.sh services installs rabbitmq-server)");
             throw;
         }
         using (process)

@@ -75,6 +75,7 @@ internal static class TestServices
         return value!;
     }
 
+    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
     internal static void Unavailable(string what)
     {
         if (Required)

@@ -10,7 +10,7 @@ public class SystemdLifecycleTests
     {
         using var receiver = DatagramReceiver.BindPath();
         var notifier = new SystemdNotifier(receiver.Address);
-        var lifecycle = new SystemdLifecycle(notifier, new ServiceStatus(notifier), new CollectingLoggerProvider().CreateLogger<SystemdLifecycle>());
+        var lifecycle = new SystemdLifecycle(notifier, new ServiceStatus(notifier), new LogCollector().CreateLogger<SystemdLifecycle>());
 
         await lifecycle.StartingAsync(CancellationToken.None);
         await lifecycle.StartedAsync(CancellationToken.None);
@@ -35,7 +35,7 @@ public class SystemdLifecycleTests
         var receiver = DatagramReceiver.BindPath();
         var notifier = new SystemdNotifier(receiver.Address);
         var status = new ServiceStatus(notifier);
-        var lifecycle = new SystemdLifecycle(notifier, status, new CollectingLoggerProvider().CreateLogger<SystemdLifecycle>());
+        var lifecycle = new SystemdLifecycle(notifier, status, new LogCollector().CreateLogger<SystemdLifecycle>());
         await lifecycle.StartedAsync(CancellationToken.None);
         receiver.Dispose();
 

@@ -20,7 +20,7 @@ public class SystemdWatchdogTests
         var notifier = new SystemdNotifier(receiver.Address);
         var time = new FakeTimeProvider();
         var check = new SwitchableCheck();
-        var logs = new CollectingLoggerProvider();
+        var logs = new LogCollector();
         using var watchdog = new SystemdWatchdog(new SystemdEnvironment(receiver.Address, TimeSpan.FromSeconds(20)), notifier, [check], time, logs.CreateLogger<SystemdWatchdog>());
 
         await watchdog.StartAsync(CancellationToken.None);
@@ -54,7 +54,7 @@ public class SystemdWatchdogTests
     {
         using var receiver = DatagramReceiver.BindPath();
         var notifier = new SystemdNotifier(receiver.Address);
-        using var watchdog = new SystemdWatchdog(new SystemdEnvironment(receiver.Address, null), notifier, [], new FakeTimeProvider(), new CollectingLoggerProvider().CreateLogger<SystemdWatchdog>());
+        using var watchdog = new SystemdWatchdog(new SystemdEnvironment(receiver.Address, null), notifier, [], new FakeTimeProvider(), new LogCollector().CreateLogger<SystemdWatchdog>());
         await watchdog.StartAsync(CancellationToken.None);
         await watchdog.ExecuteTask!;
         Assert.That(receiver.Drain(), Is.Empty);

@@ -337,35 +337,6 @@ public sealed class ListOpt(string name, IReadOnlyList<string>? @default) : Opt<
     internal override string Format(IReadOnlyList<string> value) => string.Join(",", value);
 }
 
-/// <summary><c>k1:v1,k2:v2</c>.</summary>
-public sealed class DictOpt(string name, IReadOnlyDictionary<string, string>? @default)
-    : Opt<IReadOnlyDictionary<string, string>>(name, @default ?? new Dictionary<string, string>())
-{
-    public override string TypeDescription => "dict value";
-
-    internal override IReadOnlyDictionary<string, string> Parse(string raw)
-    {
-        var result = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var pair in raw.Split(',').Select(s => s.Trim()).Where(s => s.Length > 0))
-        {
-            var colon = pair.IndexOf(':');
-            if (colon < 0)
-            {
-                throw new FormatException($"Value {pair} is not a key:value pair");
-            }
-            var key = pair[..colon].Trim();
-            if (!result.TryAdd(key, pair[(colon + 1)..].Trim()))
-            {
-                throw new FormatException($"Duplicate key {key}");
-            }
-        }
-        return result;
-    }
-
-    internal override string Format(IReadOnlyDictionary<string, string> value) =>
-        string.Join(",", value.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => $"{p.Key}:{p.Value}"));
-}
-
 /// <summary>Every occurrence of the key adds a value (earlier files first).</summary>
 public sealed class MultiStrOpt(string name, IReadOnlyList<string>? @default) : Opt<IReadOnlyList<string>>(name, @default ?? [])
 {

@@ -31,8 +31,11 @@ public readonly record struct OutgoingMessage(
 /// Publishes on the transport's publish connection with publisher confirms (oslo publishes with
 /// <c>confirm_publish</c>), so a completed publish means the broker has the message. Confirms are
 /// tracked here rather than by RabbitMQ.Client, whose tracking adds an <c>x-dotnet-pub-seq-no</c>
-/// header to every message; oslo sends an empty header table and so do we. Returns of mandatory
-/// messages are matched to their publish by exchange, routing key and body. Publishes are retried
+/// header to every message; oslo sends an empty header table and so do we. The library's tracking
+/// was built and measured against this one: no faster, a little more broker CPU for the header
+/// (docs/performance.md, "Broker cost"). Without that header a basic.return carries no sequence
+/// number, so returns of mandatory messages are matched to their publish by exchange, routing key
+/// and body: exact, and run only for returned messages. Publishes are retried
 /// across connection loss until the caller's token fires; nothing here blocks other publishers
 /// beyond the few microseconds one frame write takes (unlike oslo's pool of 30 connections).
 /// </summary>

@@ -21,9 +21,9 @@ public static class ServiceGroupServiceCollectionExtensions
         services.AddServiceGroupStore(config);
         services.TryAddSingleton<ServiceStatusQuery>();
         services.TryAddSingleton<HeartbeatWriter>();
-        services.TryAddSingleton<IHeartbeatHealth>(sp => sp.GetRequiredService<HeartbeatWriter>());
+        services.TryAddSingleton<IHeartbeatHealth>(sp => sp.GetRequiredService<HeartbeatWriter>().Health);
         services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<HeartbeatWriter>());
-        services.AddSingleton<Systemd.IWatchdogCheck>(sp => sp.GetRequiredService<HeartbeatWriter>());
+        services.AddSingleton<Systemd.IWatchdogCheck>(sp => sp.GetRequiredService<HeartbeatWriter>().Health);
         return services;
     }
 

@@ -88,3 +88,49 @@ internal sealed class ConfigServiceGroupSettings : IServiceGroupSettingsSource, 
 
     public void Dispose() => _monitor.Changed -= OnConfigChanged;
 }
+
+/// <summary>
+/// A latch per change of the service group settings, for a loop that waits on a timer and must
+/// wake when a SIGHUP changes <c>report_interval</c>: take <see cref="Next"/> before reading
+/// <see cref="IServiceGroupSettingsSource.Current"/>, so a change between the two is never missed.
+/// </summary>
+internal sealed class SettingsChangeSignal : IDisposable
+{
+    private readonly IServiceGroupSettingsSource _source;
+    private readonly Lock _gate = new();
+    private TaskCompletionSource _next = NewSignal();
+
+    public SettingsChangeSignal(IServiceGroupSettingsSource source)
+    {
+        _source = source;
+        _source.Changed += OnChanged;
+    }
+
+    /// <summary>Completes at the next change after it was taken.</summary>
+    public Task Next
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _next.Task;
+            }
+        }
+    }
+
+    public void Dispose() => _source.Changed -= OnChanged;
+
+    private void OnChanged()
+    {
+        TaskCompletionSource fired;
+        lock (_gate)
+        {
+            fired = _next;
+            _next = NewSignal();
+        }
+        fired.TrySetResult();
+    }
+
+    // Continuations run on the pool, never inside the SIGHUP handler that raised the change.
+    private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+}

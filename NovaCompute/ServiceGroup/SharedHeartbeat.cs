@@ -41,28 +41,21 @@ internal sealed class HeartbeatMember(ServiceRegistrar registrar, ServiceRecord 
 /// way: <c>service_down_time</c> is at least 2.5 intervals). A row deleted under a member
 /// is recreated, as <see cref="HeartbeatWriter"/> does. The interval follows SIGHUP.
 /// </summary>
-internal sealed class SharedHeartbeat : BackgroundService, IHeartbeatHealth, Systemd.IWatchdogCheck
+internal sealed class SharedHeartbeat : BackgroundService
 {
     /// <summary>Ticks per <c>report_interval</c>: at 10 s, one statement every 0.5 s.</summary>
     public const int Slots = 20;
 
     private readonly IServiceRepository _repository;
     private readonly IServiceGroupSettingsSource _settings;
+    private readonly SettingsChangeSignal _settingsChanged;
     private readonly TimeProvider _time;
     private readonly ILogger<SharedHeartbeat> _logger;
     private readonly Lock _gate = new();
     private readonly List<HeartbeatMember>[] _slots = [.. Enumerable.Range(0, Slots).Select(_ => new List<HeartbeatMember>())];
     private readonly Task?[] _rounds = new Task?[Slots];
-    private TaskCompletionSource _settingsChanged = NewSignal();
     private int _nextSlot;
     private int _count;
-    private DateTimeOffset _startedAt;
-    private DateTimeOffset? _lastSuccess;
-    private DateTimeOffset? _loopProgress;
-    private int _consecutiveFailures;
-    private string? _lastFailure;
-    private readonly DatabaseUrl? _database;
-    private int _disconnected;
     private long _rowsWritten;
     private long _statements;
     private long _ticks;
@@ -71,13 +64,17 @@ internal sealed class SharedHeartbeat : BackgroundService, IHeartbeatHealth, Sys
     public SharedHeartbeat(IServiceRepository repository, IServiceGroupSettingsSource settings, TimeProvider time, ILogger<SharedHeartbeat> logger,
         IDbConnectionFactory? database = null)
     {
-        _database = database?.Url;
         _repository = repository;
         _settings = settings;
         _time = time;
         _logger = logger;
-        _settings.Changed += OnSettingsChanged;
+        _settingsChanged = new SettingsChangeSignal(settings);
+        Health = new HeartbeatHealth(settings, time, repository.StoreName, database?.Url, status: null, TimeSpan.Zero, "heartbeat tick",
+            reporting: () => Count > 0);
     }
+
+    /// <summary>How the beats are going, all members together: for the status API and the watchdog.</summary>
+    public HeartbeatHealth Health { get; }
 
     /// <summary>Services reporting now.</summary>
     public int Count => Volatile.Read(ref _count);
@@ -101,59 +98,6 @@ internal sealed class SharedHeartbeat : BackgroundService, IHeartbeatHealth, Sys
                 return _rounds.Any(r => r is { IsCompleted: false });
             }
         }
-    }
-
-    public DateTimeOffset? LastSuccess
-    {
-        get
-        {
-            lock (_gate)
-            {
-                return _lastSuccess;
-            }
-        }
-    }
-
-    public int ConsecutiveFailures => Volatile.Read(ref _consecutiveFailures);
-
-    public string? LastFailure => Volatile.Read(ref _lastFailure);
-
-    public bool IsOverdue
-    {
-        get
-        {
-            var settings = _settings.Current;
-            if (!settings.HeartbeatsEnabled)
-            {
-                return false;
-            }
-            DateTimeOffset since;
-            lock (_gate)
-            {
-                since = _lastSuccess ?? _startedAt;
-            }
-            return Count > 0 && _time.GetUtcNow() - since > TimeSpan.FromSeconds(settings.ServiceDownTime);
-        }
-    }
-
-    string Systemd.IWatchdogCheck.Name => "heartbeat";
-
-    /// <summary>Judges the loop, not the database: a tick is due every interval / <see cref="Slots"/>.</summary>
-    string? Systemd.IWatchdogCheck.Problem(DateTimeOffset now)
-    {
-        var settings = _settings.Current;
-        DateTimeOffset? since;
-        lock (_gate)
-        {
-            since = _loopProgress ?? (_startedAt == default ? null : _startedAt);
-        }
-        if (!settings.HeartbeatsEnabled || since is null)
-        {
-            return null;
-        }
-        var silent = now - since.Value;
-        var limit = 2 * settings.ReportInterval + TimeSpan.FromSeconds(5);
-        return silent > limit ? $"no heartbeat tick for {silent.TotalSeconds:0} s (report_interval {settings.ReportIntervalSeconds} s)" : null;
     }
 
     /// <summary>Starts reporting for a registered service; its slot is the next in turn, so members spread evenly.</summary>
@@ -183,10 +127,7 @@ internal sealed class SharedHeartbeat : BackgroundService, IHeartbeatHealth, Sys
 
     public override Task StartAsync(CancellationToken cancellationToken)
     {
-        lock (_gate)
-        {
-            _startedAt = _time.GetUtcNow();
-        }
+        Health.Started();
         return base.StartAsync(cancellationToken);
     }
 
@@ -197,11 +138,7 @@ internal sealed class SharedHeartbeat : BackgroundService, IHeartbeatHealth, Sys
         long tick = 0;
         while (!stoppingToken.IsCancellationRequested)
         {
-            Task changed;
-            lock (_gate)
-            {
-                changed = _settingsChanged.Task;
-            }
+            var changed = _settingsChanged.Next;
             var settings = _settings.Current;
             if (!settings.HeartbeatsEnabled)
             {
@@ -233,10 +170,7 @@ internal sealed class SharedHeartbeat : BackgroundService, IHeartbeatHealth, Sys
             }
             var slot = (int)(tick++ % Slots);
             StartRound(slot, settings.ReportInterval, stoppingToken);
-            lock (_gate)
-            {
-                _loopProgress = _time.GetUtcNow();
-            }
+            Health.LoopProgressed();
             Interlocked.Increment(ref _ticks);
         }
     }
@@ -298,29 +232,15 @@ internal sealed class SharedHeartbeat : BackgroundService, IHeartbeatHealth, Sys
                     _ = RecreateAsync(member, stoppingToken);
                 }
             }
-            Succeeded();
+            Health.BeatSucceeded(_logger);
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
             // Stopping: the round is simply not finished.
         }
-        catch (Exception ex) when (DatabaseError.IsUnavailable(ex))
-        {
-            var cause = ex is OperationCanceledException or TimeoutException
-                ? $"{_repository.StoreName} did not answer within {timeout.TotalSeconds:0.###} seconds"
-                : DatabaseError.Describe(ex, _database);
-            Failed(cause);
-            Log.HeartbeatFailureDetail(_logger, ex);
-            if (Interlocked.Exchange(ref _disconnected, 1) == 0)
-            {
-                Log.LostConnection(_logger, _repository.StoreName, cause);
-            }
-        }
         catch (Exception ex)
         {
-            Failed(ex.Message);
-            Volatile.Write(ref _disconnected, 1);
-            Log.UnexpectedError(_logger, ex);
+            Health.BeatFailed(ex, timeout, _logger);
         }
     }
 
@@ -346,42 +266,9 @@ internal sealed class SharedHeartbeat : BackgroundService, IHeartbeatHealth, Sys
         }
     }
 
-    private void Succeeded()
-    {
-        lock (_gate)
-        {
-            _lastSuccess = _time.GetUtcNow();
-        }
-        Volatile.Write(ref _consecutiveFailures, 0);
-        Volatile.Write(ref _lastFailure, null);
-        if (Interlocked.Exchange(ref _disconnected, 0) == 1)
-        {
-            Log.Recovered(_logger);
-        }
-    }
-
-    private void Failed(string cause)
-    {
-        Volatile.Write(ref _lastFailure, cause);
-        Interlocked.Increment(ref _consecutiveFailures);
-    }
-
-    private void OnSettingsChanged()
-    {
-        TaskCompletionSource fired;
-        lock (_gate)
-        {
-            fired = _settingsChanged;
-            _settingsChanged = NewSignal();
-        }
-        fired.TrySetResult();
-    }
-
-    private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
-
     public override void Dispose()
     {
-        _settings.Changed -= OnSettingsChanged;
+        _settingsChanged.Dispose();
         base.Dispose();
     }
 }

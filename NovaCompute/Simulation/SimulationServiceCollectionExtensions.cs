@@ -33,9 +33,9 @@ public static class SimulationServiceCollectionExtensions
         services.TryAddSingleton<IComputeNodeRepository, ComputeNodeRepository>();
         services.TryAddSingleton<ServiceStatusQuery>();
         services.TryAddSingleton<SharedHeartbeat>();
-        services.TryAddSingleton<IHeartbeatHealth>(sp => sp.GetRequiredService<SharedHeartbeat>());
+        services.TryAddSingleton<IHeartbeatHealth>(sp => sp.GetRequiredService<SharedHeartbeat>().Health);
         services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<SharedHeartbeat>());
-        services.AddSingleton<Systemd.IWatchdogCheck>(sp => sp.GetRequiredService<SharedHeartbeat>());
+        services.AddSingleton<Systemd.IWatchdogCheck>(sp => sp.GetRequiredService<SharedHeartbeat>().Health);
 
         services.AddRabbitTransport(MessagingSettingsFactory.Rabbit(config));
         services.TryAddSingleton<IRpcEntitySerializer>(NovaObjectRpcSerializer.Instance);

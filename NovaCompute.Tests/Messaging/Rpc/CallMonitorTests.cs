@@ -30,7 +30,7 @@ public class CallMonitorTests
     [Test]
     public void Start_TimeoutBelowTwoOrAbsent_NoMonitor()
     {
-        var logs = new ScopedLogCollector();
+        var logs = new LogCollector();
         using var factory = logs.CreateFactory();
         var logger = factory.CreateLogger("t");
 

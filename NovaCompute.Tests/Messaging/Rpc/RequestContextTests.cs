@@ -50,6 +50,17 @@ public class RequestContextTests
     }
 
     [Test]
+    public void FromMessage_LoneSurrogateInAValue_TypedProblemNamingTheKey()
+    {
+        using var doc = JsonDocument.Parse("""{"_context_user_id": "u1", "_context_user": "\udc00x", "method": "ping"}""");
+
+        var ex = Assert.Throws<RpcMessageException>(() => RequestContext.FromMessage(doc.RootElement));
+
+        Assert.That((ex!.Problem.Fault, ex.Problem.Field), Is.EqualTo((RpcMessageFault.UnreadableContext, "_context_user")));
+        Assert.That(ex.Problem.Description, Does.StartWith("the request context is unreadable: "));
+    }
+
+    [Test]
     public void WriteTo_RoundTrip_SameKeysAndValuesAsNovasToDict()
     {
         using var doc = JsonDocument.Parse(Reference);

@@ -179,18 +179,9 @@ public class RpcClientTests
 
     private static async Task<BasicGetResult> GetAsync(IChannel channel, string queue)
     {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
-        while (true)
-        {
-            if (await channel.BasicGetAsync(queue, autoAck: true) is { } message)
-            {
-                return message;
-            }
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TimeoutException($"nothing arrived in {queue}");
-            }
-            await Task.Delay(20);
-        }
+        BasicGetResult? message = null;
+        await Eventually.Until(async () => (message = await channel.BasicGetAsync(queue, autoAck: true)) is not null, TimeSpan.FromSeconds(10),
+            () => $"a message in {queue}", poll: TimeSpan.FromMilliseconds(20));
+        return message!;
     }
 }

@@ -136,7 +136,7 @@ public class RpcDispatcherTests
     [Test]
     public async Task DispatchAsync_LogScope_OpenedWhileTheMethodRuns()
     {
-        var logs = new ScopedLogCollector();
+        var logs = new LogCollector();
         using var factory = logs.CreateFactory();
         var logger = factory.CreateLogger<RpcDispatcher>();
         var endpoint = new Logging(factory.CreateLogger("endpoint"));

@@ -15,7 +15,7 @@ public class RpcEnvelopeTests
         {
             var body = Encoding.UTF8.GetBytes(published.GetProperty("body").GetString()!);
 
-            Assert.That(RpcEnvelope.TryOpen(body, out var message, out var error), Is.True, error);
+            Assert.That(RpcEnvelope.TryOpen(body, out var message, out var problem), Is.True, problem?.Description);
             using (message)
             {
                 Assert.That(JsonElement.DeepEquals(message!.Root, published.GetProperty("oslo.message(decoded)")), Is.True);
@@ -40,14 +40,36 @@ public class RpcEnvelopeTests
         }
     }
 
-    [TestCase("""{"oslo.version": "2.1", "oslo.message": "{}"}""", "Specified RPC envelope version, 2.1, not supported by this endpoint.")]
-    [TestCase("""{"oslo.version": "1.0", "oslo.message": "{}"}""", "Specified RPC envelope version, 1.0, not supported by this endpoint.")]
-    [TestCase("""{"oslo.message": "{}"}""", "no oslo.version/oslo.message envelope (legacy 1.0 messages are not accepted)")]
-    public void TryOpen_WrongOrMissingVersion_SaysWhy(string body, string expected)
+    [TestCase("""{"oslo.version": "2.1", "oslo.message": "{}"}""", RpcMessageFault.UnsupportedVersion, "Specified RPC envelope version, 2.1, not supported by this endpoint.")]
+    [TestCase("""{"oslo.version": "1.0", "oslo.message": "{}"}""", RpcMessageFault.UnsupportedVersion, "Specified RPC envelope version, 1.0, not supported by this endpoint.")]
+    [TestCase("""{"oslo.message": "{}"}""", RpcMessageFault.BadEnvelope, "no oslo.version/oslo.message envelope (legacy 1.0 messages are not accepted)")]
+    public void TryOpen_WrongOrMissingVersion_SaysWhy(string body, RpcMessageFault fault, string expected)
     {
-        Assert.That(RpcEnvelope.TryOpen(Encoding.UTF8.GetBytes(body), out var message, out var error), Is.False);
+        Assert.That(RpcEnvelope.TryOpen(Encoding.UTF8.GetBytes(body), out var message, out var problem), Is.False);
         message?.Dispose();
-        Assert.That(error, Is.EqualTo(expected));
+        Assert.That((problem!.Fault, problem.Field, problem.Description), Is.EqualTo((fault, "oslo.version", expected)));
+    }
+
+    [TestCase("", RpcMessageFault.BadEnvelope, null)]
+    [TestCase("{not json", RpcMessageFault.BadEnvelope, null)]
+    [TestCase("""{"oslo.version": "2.0", "oslo.message": 42}""", RpcMessageFault.BadEnvelope, "oslo.message")]
+    [TestCase("""{"oslo.version": "2.0", "oslo.message": "{broken"}""", RpcMessageFault.BadMessage, "oslo.message")]
+    [TestCase("""{"oslo.version": "2.0", "oslo.message": "[]"}""", RpcMessageFault.BadMessage, "oslo.message")]
+    public void TryOpen_Malformed_FaultAndFieldNamed(string body, RpcMessageFault fault, string? field)
+    {
+        Assert.That(RpcEnvelope.TryOpen(Encoding.UTF8.GetBytes(body), out var message, out var problem), Is.False);
+        message?.Dispose();
+        Assert.That((problem!.Fault, problem.Field), Is.EqualTo((fault, field)));
+    }
+
+    [Test]
+    public void Problem_UnsupportedVersion_AnsweredWithOslosOwnClass()
+    {
+        var unsupported = new RpcMessageProblem(RpcMessageFault.UnsupportedVersion, "v").ToRemoteException();
+        var other = new RpcMessageProblem(RpcMessageFault.UnreadableContext, "c").ToRemoteException();
+
+        Assert.That((unsupported.ClassName, unsupported.Module), Is.EqualTo(("UnsupportedRpcEnvelopeVersion", "oslo_messaging._drivers.common")));
+        Assert.That((other.ClassName, other.Module), Is.EqualTo(("ValueError", "builtins")));
     }
 
     [Test]

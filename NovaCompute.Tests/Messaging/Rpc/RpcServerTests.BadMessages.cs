@@ -107,10 +107,7 @@ public partial class RpcServerTests
         var result = await rig.Client(timeout: TimeSpan.FromSeconds(60)).CallAsync<int>(Context, "add", new Dictionary<string, object?> { ["a"] = 20, ["b"] = 22 });
 
         Assert.That(result, Is.EqualTo(42));
-        while (rig.Server.InFlight > 0)
-        {
-            await Task.Delay(10);
-        }
+        await Eventually.Until(() => rig.Server.InFlight == 0, what: () => $"the server to finish ({rig.Server.InFlight} in flight)");
         var crashes = rig.Logs.Entries.Where(e => e.EventId.Id == ProcessingCrashed).Select(e => e.Exception?.ToString()).ToList();
         Assert.That(crashes, Is.Empty);
         Assert.That(rig.Logs.Entries.Count(e => e.EventId.Id == BadMessageEvent), Is.GreaterThan(count / 4), "most mutants are caught as bad");

@@ -33,10 +33,7 @@ public partial class RpcServerTests
                 }
             }
         })).ToList();
-        while (Volatile.Read(ref succeeded) < 50)
-        {
-            await Task.Delay(10);
-        }
+        await Eventually.Until(() => Volatile.Read(ref succeeded) >= 50, TimeSpan.FromSeconds(30), () => $"50 calls answered under load ({succeeded})");
 
         // The broker is shared with other engineers' test runs, so the node itself cannot be
         // restarted; force-closing this test's connections is what the broker does to every client
@@ -65,10 +62,7 @@ public partial class RpcServerTests
         // design that handles requests inside the callback).
         await using var rig = await RpcTestRig.StartAsync();
         var running = rig.Client(timeout: TimeSpan.FromSeconds(60)).CallAsync<string>(Context, "block", new Dictionary<string, object?> { ["key"] = "outlives" });
-        while (Volatile.Read(ref rig.Endpoint.Started) < 1)
-        {
-            await Task.Delay(10);
-        }
+        await Eventually.Until(() => Volatile.Read(ref rig.Endpoint.Started) >= 1, what: () => "the call to run");
 
         Assert.That(await RabbitTestBroker.CloseConnectionsAsync(rig.ConnectionPrefix), Is.EqualTo(2));
         await rig.Logs.WaitForAsync(e => e.EventId.Id == 4101, TimeSpan.FromSeconds(30));

@@ -207,7 +207,7 @@ public partial class RpcServerTests
         Assert.That(heartbeats, Has.Count.InRange(1, 3));
         Assert.That(heartbeats.All(h => h.GetProperty("result").ValueKind == JsonValueKind.Null && h.GetProperty("failure").ValueKind == JsonValueKind.Null));
         Assert.That(messages[^1].GetProperty("result").GetString(), Is.EqualTo("done"));
-        Assert.That(await observer.NothingMoreWithinAsync(TimeSpan.FromSeconds(2.5)), Is.True, "heartbeats stop with the call");
+        await AssertNoHeartbeatsAfterwardsAsync(rig, observer, "heartbeats stop with the call");
     }
 
     [Test]
@@ -220,7 +220,19 @@ public partial class RpcServerTests
         var messages = await observer.CollectUntilEndingAsync(TimeSpan.FromSeconds(10));
 
         Assert.That(messages[^1].GetProperty("failure").GetString(), Does.Contain("NoSuchMethod"));
-        Assert.That(await observer.NothingMoreWithinAsync(TimeSpan.FromSeconds(2.5)), Is.True, "oslo would keep beating here");
+        await AssertNoHeartbeatsAfterwardsAsync(rig, observer, "oslo would keep beating here");
+    }
+
+    /// <summary>
+    /// A later call without a monitor that takes 2.5 s: until its answer, a heartbeat of the call
+    /// before (one a second) would have come too. Only the later call's answer may arrive.
+    /// </summary>
+    private static async Task AssertNoHeartbeatsAfterwardsAsync(RpcTestRig rig, ReplyObserver observer, string message)
+    {
+        var later = await observer.SendCallAsync(rig, "slow", """{"secs": 2.5}""");
+        var replies = await observer.CollectUntilEndingAsync(TimeSpan.FromSeconds(15));
+        Assert.That(replies.Select(r => r.GetProperty("_msg_id").GetString()), Has.All.EqualTo(later), message);
+        Assert.That(replies, Has.Count.EqualTo(1), message);
     }
 
     [Test]
@@ -232,10 +244,14 @@ public partial class RpcServerTests
         var uniqueId = Guid.NewGuid().ToString("N");
         await observer.SendCallAsync(rig, "add", """{"a": 1}""", uniqueId: uniqueId);
         await observer.CollectUntilEndingAsync(TimeSpan.FromSeconds(10));
-        await observer.SendCallAsync(rig, "add", """{"a": 1}""", uniqueId: uniqueId);
-
+        var duplicate = await observer.SendCallAsync(rig, "add", """{"a": 1}""", uniqueId: uniqueId);
         await rig.Logs.WaitForAsync(e => e.EventId.Id == 4106);
-        Assert.That(await observer.NothingMoreWithinAsync(TimeSpan.FromSeconds(1)), Is.True);
+
+        // A later call's answer proves the window passed: everything that came back until it ended is its own.
+        var later = await observer.SendCallAsync(rig, "add", """{"a": 2}""");
+        var replies = await observer.CollectUntilEndingAsync(TimeSpan.FromSeconds(10));
+        Assert.That(replies.Select(r => r.GetProperty("_msg_id").GetString()), Has.All.EqualTo(later).And.None.EqualTo(duplicate));
+        Assert.That(replies.Last().GetProperty("result").GetInt32(), Is.EqualTo(3));
     }
 
     [Test]
@@ -245,11 +261,14 @@ public partial class RpcServerTests
         var client = rig.Client(timeout: TimeSpan.FromSeconds(30));
 
         var calls = Enumerable.Range(0, 6).Select(i => client.CallAsync<string>(Context, "block", new Dictionary<string, object?> { ["key"] = "g" })).ToList();
-        while (Volatile.Read(ref rig.Endpoint.Started) < 2)
-        {
-            await Task.Delay(10);
-        }
-        await Task.Delay(300);
+        // A steady state that proves the bound: two running (acknowledged on intake, as oslo does),
+        // two delivered and waiting for a worker (the prefetch window of 2, full), two still ready in
+        // the broker. Were the pool not a bound, the waiting two would run and the broker's two follow.
+        await using var connection = await RabbitTestBroker.RawConnectionAsync();
+        await using var channel = await connection.CreateChannelAsync();
+        uint ready = 0;
+        await Eventually.Until(async () => Volatile.Read(ref rig.Endpoint.Started) >= 2 && (ready = (await channel.QueueDeclarePassiveAsync(rig.Topic)).MessageCount) == 2,
+            TimeSpan.FromSeconds(15), () => $"two calls running and two held in the broker (running {rig.Endpoint.Started}, ready {ready})");
 
         Assert.That(rig.Endpoint.Started, Is.EqualTo(2), "only two run at once");
         rig.Endpoint.Open("g");
@@ -304,12 +323,10 @@ public partial class RpcServerTests
         var client = rig.Client(timeout: TimeSpan.FromSeconds(30));
 
         var call = client.CallAsync<string>(Context, "block", new Dictionary<string, object?> { ["key"] = "stop" });
-        while (Volatile.Read(ref rig.Endpoint.Started) < 1)
-        {
-            await Task.Delay(10);
-        }
+        await Eventually.Until(() => Volatile.Read(ref rig.Endpoint.Started) >= 1, what: () => "the call to run");
         var stop = rig.Server.StopAsync(CancellationToken.None);
-        await Task.Delay(200);
+        // "stopping: waiting up to 10 seconds for 1 running request(s)": the stop has reached its drain.
+        await rig.Logs.WaitForAsync(e => e.EventId.Id == 4102);
         Assert.That(stop.IsCompleted, Is.False, "stop waits for the running call");
 
         rig.Endpoint.Open("stop");
@@ -325,10 +342,7 @@ public partial class RpcServerTests
         await using var _ = rig;
 
         var call = rig.Client(timeout: TimeSpan.FromSeconds(30)).CallAsync<string>(Context, "block", new Dictionary<string, object?> { ["key"] = "never" });
-        while (Volatile.Read(ref rig.Endpoint.Started) < 1)
-        {
-            await Task.Delay(10);
-        }
+        await Eventually.Until(() => Volatile.Read(ref rig.Endpoint.Started) >= 1, what: () => "the call to run");
         await rig.Server.StopAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(10));
 
         var token = await rig.Endpoint.Cancelled.Task.WaitAsync(TimeSpan.FromSeconds(5));
@@ -371,14 +385,16 @@ public partial class RpcServerTests
             return observer;
         }
 
-        public async Task SendCallAsync(RpcTestRig rig, string method, string argsJson, int? monitorTimeout = null, string? uniqueId = null)
+        /// <summary>Publishes a call straight to the topic and returns its <c>_msg_id</c>.</summary>
+        public async Task<string> SendCallAsync(RpcTestRig rig, string method, string argsJson, int? monitorTimeout = null, string? uniqueId = null)
         {
+            var msgId = Guid.NewGuid().ToString("N");
             var message = new Dictionary<string, object?>
             {
                 ["method"] = method,
                 ["args"] = JsonDocument.Parse(argsJson).RootElement,
                 ["version"] = "6.0",
-                ["_msg_id"] = Guid.NewGuid().ToString("N"),
+                ["_msg_id"] = msgId,
                 ["_reply_q"] = Queue,
                 ["_timeout"] = monitorTimeout,
                 ["_unique_id"] = uniqueId ?? Guid.NewGuid().ToString("N"),
@@ -390,6 +406,7 @@ public partial class RpcServerTests
                 ["oslo.message"] = JsonSerializer.Serialize(message),
             });
             await _channel.BasicPublishAsync("nova", rig.Topic, body);
+            return msgId;
         }
 
         public async Task<List<JsonElement>> CollectUntilEndingAsync(TimeSpan timeout)
@@ -407,20 +424,6 @@ public partial class RpcServerTests
             }
         }
 
-        public async Task<bool> NothingMoreWithinAsync(TimeSpan wait)
-        {
-            using var cts = new CancellationTokenSource(wait);
-            try
-            {
-                await _received.Reader.WaitToReadAsync(cts.Token);
-                return false;
-            }
-            catch (OperationCanceledException)
-            {
-                return true;
-            }
-        }
-
         public async ValueTask DisposeAsync()
         {
             await _channel.CloseAsync();
@@ -433,27 +436,22 @@ public partial class RpcServerTests
     {
         var time = new FakeTimeProvider();
         await using var rig = await RpcTestRig.StartAsync(s => s with { ExecutorThreadPoolSize = 1, RpcResponseTimeout = TimeSpan.FromSeconds(60) }, time: time);
-        NovaCompute.Systemd.IWatchdogCheck check = rig.Server;
+        var check = rig.Server.Watchdog;
         var client = rig.Client(timeout: TimeSpan.FromHours(1)); // the fake clock also drives the call timeout
         Assert.That(check.Problem(time.GetUtcNow()), Is.Null, "idle is healthy");
 
         var calls = Enumerable.Range(0, 2).Select(_ => client.CallAsync<string>(Context, "block", new Dictionary<string, object?> { ["key"] = "wedge" })).ToList();
-        while (Volatile.Read(ref rig.Endpoint.Started) < 1)
-        {
-            await Task.Delay(10);
-        }
+        await Eventually.Until(() => Volatile.Read(ref rig.Endpoint.Started) >= 1, what: () => "the first call to run");
         time.Advance(TimeSpan.FromSeconds(119));
         Assert.That(check.Problem(time.GetUtcNow()), Is.Null, "busy workers within the limit are not wedged");
 
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        string? problem;
-        do
+        string? problem = null;
+        await Eventually.Until(() =>
         {
             time.Advance(TimeSpan.FromSeconds(2));
             problem = check.Problem(time.GetUtcNow());
-            await Task.Delay(20);
-        }
-        while (problem is null && DateTime.UtcNow < deadline);
+            return problem is not null;
+        }, TimeSpan.FromSeconds(10), () => "the watchdog check to report the wedged workers");
         Assert.That(problem, Does.StartWith("1 request(s) waiting for a worker and all 1 busy without progress"));
 
         rig.Endpoint.Open("wedge");

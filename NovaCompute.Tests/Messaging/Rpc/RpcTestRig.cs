@@ -16,7 +16,7 @@ namespace NovaCompute.Tests.Messaging.Rpc;
 internal sealed class RpcTestRig : IAsyncDisposable
 {
     private RpcTestRig(string topic, string host, RabbitTransport transport, RpcServer server, RpcReplyWaiter waiter,
-        ScopedLogCollector logs, ILoggerFactory loggerFactory, TestEndpoint endpoint, string connectionPrefix)
+        LogCollector logs, ILoggerFactory loggerFactory, TestEndpoint endpoint, string connectionPrefix)
     {
         Topic = topic;
         Host = host;
@@ -34,7 +34,7 @@ internal sealed class RpcTestRig : IAsyncDisposable
     public RabbitTransport Transport { get; }
     public RpcServer Server { get; }
     public RpcReplyWaiter Waiter { get; }
-    public ScopedLogCollector Logs { get; }
+    public LogCollector Logs { get; }
     public ILoggerFactory LoggerFactory { get; }
     public TestEndpoint Endpoint { get; }
     public string ConnectionPrefix { get; }
@@ -49,7 +49,7 @@ internal sealed class RpcTestRig : IAsyncDisposable
         var prefix = RabbitTestBroker.UniqueName("nova-test");
         var rabbit = RabbitTestBroker.Settings(prefix);
         rabbit = configureRabbit?.Invoke(rabbit) ?? rabbit;
-        var logs = new ScopedLogCollector();
+        var logs = new LogCollector();
         var loggerFactory = logs.CreateFactory();
         var topic = RabbitTestBroker.UniqueName("topic");
         var host = RabbitTestBroker.UniqueName("host");

@@ -2,7 +2,7 @@
 
 Run: /usr/bin/python3 oslo_gurumeditation.py --config-file oslo_gurumeditation.conf 2> oslo_gurumeditation.txt
 (from this directory). Options cover every value shape the daemon renders: str, None, int, float,
-bool, list (unsorted on purpose: oslo sorts it), dict, a secret, an empty list, and a group.
+bool, list (unsorted on purpose: oslo sorts it), a secret, an empty list, and a group.
 """
 import os
 import signal
@@ -23,7 +23,6 @@ CONF.register_opts([
     cfg.BoolOpt('debug', default=False),
     cfg.StrOpt('tempdir'),
     cfg.ListOpt('enabled_apis', default=['osapi_compute', 'metadata']),
-    cfg.DictOpt('default_log_levels', default={'amqp': 'WARN', 'sqlalchemy': 'WARN'}),
     cfg.ListOpt('empty_list', default=[]),
 ])
 CONF.register_opts([cfg.StrOpt('connection', secret=True)], group='database')

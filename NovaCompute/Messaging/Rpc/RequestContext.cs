@@ -70,6 +70,7 @@ public sealed class RequestContext
     };
 
     /// <summary>Rebuilds the context from the <c>_context_*</c> keys of a request (unknown keys kept in <see cref="Extra"/>).</summary>
+    /// <exception cref="RpcMessageException">A key or value is not valid text (<see cref="RpcMessageFault.UnreadableContext"/>).</exception>
     public static RequestContext FromMessage(JsonElement message)
     {
         string? requestId = null, globalRequestId = null, userId = null, user = null, projectId = null, project = null;
@@ -85,68 +86,81 @@ public sealed class RequestContext
         // A request carries some 25 context keys: match them on the raw UTF-8 name rather than
         // allocating a string for every property name of every message.
         Span<char> scratch = stackalloc char[MaxUnallocatedKeyLength];
-        foreach (var property in message.EnumerateObject())
+        // Escapes that do not make valid text (a lone surrogate) throw from the reader's decoder
+        // (JsonElement.GetString, JsonProperty.Name); the caller gets a typed problem naming the key.
+        JsonProperty? current = null;
+        try
         {
-            var raw = JsonMarshal.GetRawUtf8PropertyName(property);
-            scoped ReadOnlySpan<char> name;
-            if (raw.Contains((byte)'\\'))
+            foreach (var property in message.EnumerateObject())
             {
-                name = property.Name; // escaped: let the reader decode it
+                current = property;
+                var raw = JsonMarshal.GetRawUtf8PropertyName(property);
+                scoped ReadOnlySpan<char> name;
+                if (raw.Contains((byte)'\\'))
+                {
+                    name = property.Name; // escaped: let the reader decode it
+                }
+                else if (!raw.StartsWith(PrefixUtf8))
+                {
+                    continue;
+                }
+                else
+                {
+                    name = Encoding.UTF8.TryGetChars(raw, scratch, out var written) ? scratch[..written] : property.Name;
+                }
+                if (!name.StartsWith(Prefix, StringComparison.Ordinal))
+                {
+                    continue;
+                }
+                var value = property.Value;
+                switch (name[Prefix.Length..])
+                {
+                    case "request_id": requestId = Str(value); break;
+                    case "global_request_id": globalRequestId = Str(value); break;
+                    case "user_id": userId = Str(value); break;
+                    case "user": user = Str(value); break;
+                    case "project_id": projectId = Str(value); break;
+                    case "project": project = Str(value); break;
+                    case "tenant": project ??= Str(value); break;
+                    case "user_name": userName = Str(value); break;
+                    case "project_name": projectName = Str(value); break;
+                    case "system_scope": systemScope = Str(value); break;
+                    case "domain": domain = Str(value); break;
+                    case "user_domain": userDomain = Str(value); break;
+                    case "project_domain": projectDomain = Str(value); break;
+                    case "auth_token": authToken = Str(value); break;
+                    case "resource_uuid": resourceUuid = Str(value); break;
+                    case "remote_address": remoteAddress = Str(value); break;
+                    case "quota_class": quotaClass = Str(value); break;
+                    case "read_deleted": readDeleted = Str(value) ?? "no"; break;
+                    case "is_admin": isAdmin = Bool(value, false); break;
+                    case "is_admin_project": isAdminProject = Bool(value, true); break;
+                    case "read_only": readOnly = Bool(value, false); break;
+                    case "show_deleted": showDeleted = Bool(value, false); break;
+                    case "roles":
+                        roles = value.ValueKind == JsonValueKind.Array
+                            ? [.. value.EnumerateArray().Where(r => r.ValueKind == JsonValueKind.String).Select(r => r.GetString()!)]
+                            : [];
+                        break;
+                    case "timestamp":
+                        if (value.ValueKind == JsonValueKind.String && ParseTimestamp(value.GetString()) is { } parsed)
+                        {
+                            timestamp = parsed;
+                        }
+                        break;
+                    case "service_catalog": catalog = value.Clone(); break;
+                    case "user_identity": break; // derived
+                    default:
+                        (extra ??= new(StringComparer.Ordinal))[name[Prefix.Length..].ToString()] = value.Clone();
+                        break;
+                }
             }
-            else if (!raw.StartsWith(PrefixUtf8))
-            {
-                continue;
-            }
-            else
-            {
-                name = Encoding.UTF8.TryGetChars(raw, scratch, out var written) ? scratch[..written] : property.Name;
-            }
-            if (!name.StartsWith(Prefix, StringComparison.Ordinal))
-            {
-                continue;
-            }
-            var value = property.Value;
-            switch (name[Prefix.Length..])
-            {
-                case "request_id": requestId = Str(value); break;
-                case "global_request_id": globalRequestId = Str(value); break;
-                case "user_id": userId = Str(value); break;
-                case "user": user = Str(value); break;
-                case "project_id": projectId = Str(value); break;
-                case "project": project = Str(value); break;
-                case "tenant": project ??= Str(value); break;
-                case "user_name": userName = Str(value); break;
-                case "project_name": projectName = Str(value); break;
-                case "system_scope": systemScope = Str(value); break;
-                case "domain": domain = Str(value); break;
-                case "user_domain": userDomain = Str(value); break;
-                case "project_domain": projectDomain = Str(value); break;
-                case "auth_token": authToken = Str(value); break;
-                case "resource_uuid": resourceUuid = Str(value); break;
-                case "remote_address": remoteAddress = Str(value); break;
-                case "quota_class": quotaClass = Str(value); break;
-                case "read_deleted": readDeleted = Str(value) ?? "no"; break;
-                case "is_admin": isAdmin = Bool(value, false); break;
-                case "is_admin_project": isAdminProject = Bool(value, true); break;
-                case "read_only": readOnly = Bool(value, false); break;
-                case "show_deleted": showDeleted = Bool(value, false); break;
-                case "roles":
-                    roles = value.ValueKind == JsonValueKind.Array
-                        ? [.. value.EnumerateArray().Where(r => r.ValueKind == JsonValueKind.String).Select(r => r.GetString()!)]
-                        : [];
-                    break;
-                case "timestamp":
-                    if (value.ValueKind == JsonValueKind.String && ParseTimestamp(value.GetString()) is { } parsed)
-                    {
-                        timestamp = parsed;
-                    }
-                    break;
-                case "service_catalog": catalog = value.Clone(); break;
-                case "user_identity": break; // derived
-                default:
-                    (extra ??= new(StringComparer.Ordinal))[name[Prefix.Length..].ToString()] = value.Clone();
-                    break;
-            }
+        }
+        catch (InvalidOperationException ex)
+        {
+            var key = current is { } at ? Encoding.UTF8.GetString(JsonMarshal.GetRawUtf8PropertyName(at)) : null;
+            throw new RpcMessageException(
+                new RpcMessageProblem(RpcMessageFault.UnreadableContext, $"the request context is unreadable: {ex.Message}", key), ex);
         }
 
         return new RequestContext

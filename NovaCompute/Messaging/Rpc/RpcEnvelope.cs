@@ -67,12 +67,14 @@ internal static class RpcEnvelope
     }
 
     /// <summary>
-    /// Unwraps an envelope. On failure <paramref name="error"/> says what was wrong, in words fit for a log line.
+    /// Unwraps an envelope. On failure <paramref name="problem"/> says what was wrong; <paramref name="message"/>
+    /// is then still set when the inner message could be read (an unwrapped legacy request, an
+    /// unsupported version), so that the caller can answer the address it names.
     /// </summary>
-    public static bool TryOpen(ReadOnlySpan<byte> body, out OpenedMessage? message, out string? error)
+    public static bool TryOpen(ReadOnlySpan<byte> body, out OpenedMessage? message, out RpcMessageProblem? problem)
     {
         message = null;
-        error = null;
+        problem = null;
         byte[]? inner = null;
         var innerLength = 0;
         string? version = null;
@@ -81,12 +83,13 @@ internal static class RpcEnvelope
             var reader = new Utf8JsonReader(body, new JsonReaderOptions { MaxDepth = 256 });
             if (!reader.Read())
             {
-                error = "empty body";
+                problem = new RpcMessageProblem(RpcMessageFault.BadEnvelope, "empty body");
                 return false;
             }
             if (reader.TokenType != JsonTokenType.StartObject)
             {
-                error = $"body is a JSON {reader.TokenType}, not an object with an oslo.version/oslo.message envelope";
+                problem = new RpcMessageProblem(RpcMessageFault.BadEnvelope,
+                    $"body is a JSON {reader.TokenType}, not an object with an oslo.version/oslo.message envelope");
                 return false;
             }
             while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
@@ -97,7 +100,7 @@ internal static class RpcEnvelope
                     version = reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
                     if (version is null)
                     {
-                        error = "oslo.version is not a string";
+                        problem = new RpcMessageProblem(RpcMessageFault.BadEnvelope, "oslo.version is not a string", "oslo.version");
                         return false;
                     }
                 }
@@ -106,7 +109,7 @@ internal static class RpcEnvelope
                     reader.Read();
                     if (reader.TokenType != JsonTokenType.String)
                     {
-                        error = "oslo.message is not a string";
+                        problem = new RpcMessageProblem(RpcMessageFault.BadEnvelope, "oslo.message is not a string", "oslo.message");
                         return false;
                     }
                     var escapedLength = reader.HasValueSequence ? (int)reader.ValueSequence.Length : reader.ValueSpan.Length;
@@ -122,7 +125,8 @@ internal static class RpcEnvelope
             // Reaching here means the object closed (or the reader threw on malformed JSON).
             if (version is null || inner is null)
             {
-                error = "no oslo.version/oslo.message envelope (legacy 1.0 messages are not accepted)";
+                problem = new RpcMessageProblem(RpcMessageFault.BadEnvelope,
+                    "no oslo.version/oslo.message envelope (legacy 1.0 messages are not accepted)", version is null ? "oslo.version" : "oslo.message");
                 // An unwrapped request may still carry _msg_id/_reply_q at its top level.
                 if (inner is null)
                 {
@@ -134,7 +138,8 @@ internal static class RpcEnvelope
             }
             if (!RpcVersion.TryParse(version, out var parsed) || !RpcVersion.IsCompatible(SupportedVersion, parsed))
             {
-                error = $"Specified RPC envelope version, {version}, not supported by this endpoint.";
+                problem = new RpcMessageProblem(RpcMessageFault.UnsupportedVersion,
+                    $"Specified RPC envelope version, {version}, not supported by this endpoint.", "oslo.version");
                 // The inner message may still say where to send the error.
                 var owned = inner;
                 inner = null;
@@ -144,17 +149,17 @@ internal static class RpcEnvelope
             }
             var buffer = inner;
             inner = null; // TryParseInner owns it from here: the message keeps it, or it goes back to the pool
-            return TryParseInner(buffer, innerLength, out message, out error);
+            return TryParseInner(buffer, innerLength, out message, out problem);
         }
         catch (JsonException ex)
         {
-            error = $"body is not valid JSON: {ex.Message}";
+            problem = new RpcMessageProblem(RpcMessageFault.BadEnvelope, $"body is not valid JSON: {ex.Message}");
             return false;
         }
         catch (InvalidOperationException ex)
         {
             // Utf8JsonReader checks the encoding only when a string is read.
-            error = $"body is not valid UTF-8 JSON: {ex.Message}";
+            problem = new RpcMessageProblem(RpcMessageFault.BadEnvelope, $"body is not valid UTF-8 JSON: {ex.Message}");
             return false;
         }
         finally
@@ -166,14 +171,14 @@ internal static class RpcEnvelope
         }
     }
 
-    private static bool TryParseInner(byte[] buffer, int length, out OpenedMessage? message, out string? error)
+    private static bool TryParseInner(byte[] buffer, int length, out OpenedMessage? message, out RpcMessageProblem? problem)
     {
         message = null;
-        error = null;
+        problem = null;
         if (!System.Text.Unicode.Utf8.IsValid(buffer.AsSpan(0, length)))
         {
             ArrayPool<byte>.Shared.Return(buffer);
-            error = "oslo.message is not valid UTF-8";
+            problem = new RpcMessageProblem(RpcMessageFault.BadMessage, "oslo.message is not valid UTF-8", "oslo.message");
             return false;
         }
         JsonDocument document;
@@ -184,7 +189,7 @@ internal static class RpcEnvelope
         catch (JsonException ex)
         {
             ArrayPool<byte>.Shared.Return(buffer);
-            error = $"oslo.message is not valid JSON: {ex.Message}";
+            problem = new RpcMessageProblem(RpcMessageFault.BadMessage, $"oslo.message is not valid JSON: {ex.Message}", "oslo.message");
             return false;
         }
         var kind = document.RootElement.ValueKind;
@@ -192,7 +197,7 @@ internal static class RpcEnvelope
         {
             document.Dispose();
             ArrayPool<byte>.Shared.Return(buffer);
-            error = $"oslo.message is a JSON {kind}, not an object";
+            problem = new RpcMessageProblem(RpcMessageFault.BadMessage, $"oslo.message is a JSON {kind}, not an object", "oslo.message");
             return false;
         }
         message = new OpenedMessage(document, buffer);

@@ -86,13 +86,13 @@ public sealed class RpcReplyWaiter : IAsyncDisposable
         if (!RpcEnvelope.TryOpen(body.Span, out var message, out var problem))
         {
             message?.Dispose();
-            Log.BadReply(_logger, problem!);
+            Log.BadReply(_logger, problem!.Description);
             return;
         }
-        if (!RpcMessages.ReplyView.TryRead(message!.Root, out var reply, out problem))
+        if (!RpcMessages.ReplyView.TryRead(message!.Root, out var reply, out var badReply))
         {
             message.Dispose();
-            Log.BadReply(_logger, problem!);
+            Log.BadReply(_logger, badReply!);
             return;
         }
         if (!_pending.TryGetValue(reply.MsgId, out var pending))

@@ -46,7 +46,7 @@ public static class RpcServiceCollectionExtensions
         services.TryAddSingleton(sp => new RpcServer(sp.GetRequiredService<RabbitTransport>(), sp.GetRequiredService<RpcServerSettings>(),
             sp.GetRequiredService<RpcDispatcher>(), sp.GetRequiredService<ILogger<RpcServer>>(), sp.GetRequiredService<TimeProvider>()));
         services.AddHostedService(sp => sp.GetRequiredService<RpcServer>());
-        services.AddSingleton<Systemd.IWatchdogCheck>(sp => sp.GetRequiredService<RpcServer>());
+        services.AddSingleton<Systemd.IWatchdogCheck>(sp => sp.GetRequiredService<RpcServer>().Watchdog);
         return services;
     }
 

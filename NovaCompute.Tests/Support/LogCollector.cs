@@ -3,7 +3,7 @@ using Microsoft.Extensions.Logging;
 
 namespace NovaCompute.Tests.Support;
 
-/// <summary>One captured log call, with the scope properties that were active when it was made.</summary>
+/// <summary>One captured log call, with its named properties and the scope properties active when it was made.</summary>
 internal sealed record LogEntry(
     string Category,
     LogLevel Level,
@@ -14,46 +14,55 @@ internal sealed record LogEntry(
     IReadOnlyDictionary<string, object?> Scope);
 
 /// <summary>
-/// An <see cref="ILoggerProvider"/> that keeps every entry with the logging scopes active at the time (as Serilog would see
-/// them) so tests can assert on named events and their properties. Thread-safe.
+/// The tests' one log collector (Serilog's tests keep a <c>CollectingSink</c>): an
+/// <see cref="ILoggerProvider"/> that keeps every entry with its properties and the scopes active
+/// at the time (as Serilog would see them), so tests assert on named events. Thread-safe.
 /// </summary>
-internal sealed class ScopedLogCollector : ILoggerProvider, ISupportExternalScope
+/// <remarks>
+/// It keeps its own scope stack instead of taking a factory's (no <see cref="ISupportExternalScope"/>):
+/// a test may create loggers from several factories over one collector, and each factory would
+/// otherwise replace the stack the others push to.
+/// </remarks>
+internal sealed class LogCollector : ILoggerProvider
 {
     private readonly ConcurrentQueue<LogEntry> _entries = new();
-    private IExternalScopeProvider _scopes = new LoggerExternalScopeProvider();
+    private readonly LoggerExternalScopeProvider _scopes = new();
+    private readonly Lazy<ILoggerFactory> _factory;
+
+    public LogCollector()
+    {
+        _factory = new Lazy<ILoggerFactory>(() => CreateFactory());
+    }
 
     public IReadOnlyList<LogEntry> Entries => [.. _entries];
 
+    /// <summary>The messages logged, oldest first, at one level or at all.</summary>
+    public IEnumerable<string> Messages(LogLevel? level = null) =>
+        Entries.Where(e => level is null || e.Level == level).Select(e => e.Message);
+
+    /// <summary>A factory whose loggers write here (and nowhere else), from <paramref name="minimum"/> up.</summary>
     public ILoggerFactory CreateFactory(LogLevel minimum = LogLevel.Trace) =>
         LoggerFactory.Create(b => b.SetMinimumLevel(minimum).AddProvider(this));
 
     public ILogger CreateLogger(string categoryName) => new CollectingLogger(this, categoryName);
 
-    public void SetScopeProvider(IExternalScopeProvider scopeProvider) => _scopes = scopeProvider;
+    /// <summary>A typed logger (category = <typeparamref name="T"/>'s full name) writing here.</summary>
+    public ILogger<T> CreateLogger<T>() => _factory.Value.CreateLogger<T>();
 
-    /// <summary>Waits (really) until an entry matching <paramref name="predicate"/> was logged.</summary>
+    /// <summary>Waits until an entry matching <paramref name="predicate"/> was logged and returns the first such.</summary>
     public async Task<LogEntry> WaitForAsync(Func<LogEntry, bool> predicate, TimeSpan? timeout = null)
     {
-        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(15));
-        while (true)
-        {
-            if (_entries.FirstOrDefault(predicate) is { } found)
-            {
-                return found;
-            }
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TimeoutException("no matching log entry; have:\n" + string.Join("\n", _entries.Select(e => $"{e.Level} {e.EventId.Id} {e.Message}")));
-            }
-            await Task.Delay(10);
-        }
+        LogEntry? found = null;
+        await Eventually.Until(() => (found = _entries.FirstOrDefault(predicate)) is not null, timeout ?? TimeSpan.FromSeconds(15),
+            () => "a matching log entry; have:\n" + string.Join("\n", _entries.Select(e => $"{e.Level} {e.EventId.Id} {e.Message}")));
+        return found!;
     }
 
     public void Dispose()
     {
     }
 
-    private sealed class CollectingLogger(ScopedLogCollector owner, string category) : ILogger
+    private sealed class CollectingLogger(LogCollector owner, string category) : ILogger
     {
         public IDisposable? BeginScope<TState>(TState state) where TState : notnull => owner._scopes.Push(state);
 
