@@ -224,7 +224,7 @@ public partial class RpcServerTests
     }
 
     [Test]
-    public async Task Request_SameUniqueIdTwice_RunsOnce()
+    public async Task Request_SameUniqueIdTwice_RunsOnceAndTheDuplicateIsLoggedAtOslosLevel()
     {
         await using var rig = await RpcTestRig.StartAsync();
         await using var observer = await ReplyObserver.StartAsync();
@@ -234,8 +234,12 @@ public partial class RpcServerTests
         await observer.CollectUntilEndingAsync(TimeSpan.FromSeconds(10));
         await observer.SendCallAsync(rig, "add", """{"a": 1}""", uniqueId: uniqueId);
 
-        await rig.Logs.WaitForAsync(e => e.EventId.Id == 4106);
+        var duplicate = await rig.Logs.WaitForAsync(e => e.EventId.Id == 4106);
         Assert.That(await observer.NothingMoreWithinAsync(TimeSpan.FromSeconds(1)), Is.True);
+        // oslo.messaging's amqpdriver logs it with LOG.exception: ERROR, naming the message id.
+        Assert.That(duplicate.Level, Is.EqualTo(Microsoft.Extensions.Logging.LogLevel.Error));
+        Assert.That(duplicate.Message, Does.StartWith("ignoring duplicate message ").And.Contain(uniqueId));
+        Assert.That(rig.Logs.Entries.Count(e => e.EventId.Id == 4106), Is.EqualTo(1));
     }
 
     [Test]
