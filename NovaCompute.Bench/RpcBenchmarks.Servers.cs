@@ -204,7 +204,7 @@ internal sealed partial class RpcBenchmarks
         }
 
         /// <summary>
-        /// The published daemon as systemd runs it: local SQLite under a directory of its own, the
+        /// The published daemon as systemd runs it: local SQLite (an explicit <c>[database] connection</c>: without one the daemon waits for nova-conductor) under a directory of its own, the
         /// fake driver, logging to a file, and a NOTIFY_SOCKET this process bound; ready when READY=1
         /// arrives (service record written, RPC consumers subscribed).
         /// </summary>
@@ -219,6 +219,9 @@ internal sealed partial class RpcBenchmarks
                 state_path = {directory}
                 log_file = {Path.Combine(directory, "nova-compute.log")}
                 transport_url = {url}
+
+                [database]
+                connection = sqlite:///{Path.Combine(directory, "nova.sqlite")}
                 """);
             var socketPath = Path.Combine(directory, "notify.sock");
             var notify = new Socket(AddressFamily.Unix, SocketType.Dgram, ProtocolType.Unspecified);
@@ -249,7 +252,9 @@ internal sealed partial class RpcBenchmarks
             {
                 process.Kill(entireProcessTree: true);
                 await process.WaitForExitAsync();
-                throw new InvalidOperationException($"the daemon sent no READY=1 within 120 s: {await output}{await errors}");
+                var log = Path.Combine(directory, "nova-compute.log");
+                var tail = File.Exists(log) ? string.Join('\n', File.ReadLines(log).TakeLast(20)) : "(no log file)";
+                throw new InvalidOperationException($"the daemon sent no READY=1 within 120 s: {await output}{await errors}\nlast lines of {log}:\n{tail}");
             }
             var ready = Stopwatch.GetElapsedTime(started);
             // Later STATUS= updates must not fill the socket's queue: read and drop them.

@@ -47,7 +47,7 @@ internal sealed class SchemaMigrator(IDbConnectionFactory factory, ILogger<Schem
             var sql = factory.Dialect == DatabaseDialect.Sqlite ? migration.Sqlite : migration.PostgreSql;
             await connection.ExecuteAsync(new CommandDefinition(sql, transaction: transaction,
                 cancellationToken: cancellationToken)).ConfigureAwait(false);
-            await connection.ExecuteAsync(new CommandDefinition(factory.Dialect == DatabaseDialect.Sqlite ? RecordSqlite : RecordPostgreSql,
+            await connection.ExecuteAsync(new CommandDefinition(Record.For(factory.Dialect),
                 new { version = migration.Version, description = migration.Description },
                 transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
             Log.MigrationApplied(logger, migration.Version, migration.Description, factory.Url.ToString());
@@ -80,11 +80,8 @@ internal sealed class SchemaMigrator(IDbConnectionFactory factory, ILogger<Schem
 
     private const string CurrentVersion = $"SELECT COALESCE(MAX(version), 0) FROM {VersionTable}";
 
-    private const string RecordSqlite =
-        $"INSERT INTO {VersionTable} (version, description, applied_at) VALUES (@version, @description, {Schema.SqliteNow})";
-
-    private const string RecordPostgreSql =
-        $"INSERT INTO {VersionTable} (version, description, applied_at) VALUES (@version, @description, {Schema.PostgreSqlNow})";
+    private static readonly DialectSql Record =
+        DialectSql.WithNow($"INSERT INTO {VersionTable} (version, description, applied_at) VALUES (@version, @description, {DialectSql.Now})");
 
     private const string VersionTableExistsSqlite =
         $"SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = '{VersionTable}'";

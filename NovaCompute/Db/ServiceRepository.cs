@@ -111,18 +111,15 @@ internal sealed class ServiceRepository(IDbConnectionFactory factory) : IService
     private const string Returning = " RETURNING id, uuid, host, \"binary\", topic, report_count, disabled, disabled_reason, " +
         "last_seen_up, forced_down, version, created_at, updated_at, deleted_at, deleted";
 
-    private const string InsertSqlite =
-        $"INSERT INTO services {InsertColumns} VALUES ({Schema.SqliteNow}, NULL, NULL, {InsertValues}{Returning}";
-
-    private const string InsertPostgreSql =
-        $"INSERT INTO services {InsertColumns} VALUES ({Schema.PostgreSqlNow}, NULL, NULL, {InsertValues}{Returning}";
+    private static readonly DialectSql Insert = DialectSql.WithNow(
+        $"INSERT INTO services {InsertColumns} VALUES ({DialectSql.Now}, NULL, NULL, {InsertValues}{Returning}");
 
     public async Task<ServiceRecord> CreateAsync(NewService service, CancellationToken cancellationToken)
     {
         await using var connection = await factory.OpenAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            var row = await QuerySingleAsync(connection, new CommandDefinition(Sqlite ? InsertSqlite : InsertPostgreSql,
+            var row = await QuerySingleAsync(connection, new CommandDefinition(Insert.For(factory.Dialect),
                 new
                 {
                     host = service.Host,
@@ -149,37 +146,28 @@ internal sealed class ServiceRepository(IDbConnectionFactory factory) : IService
         }
     }
 
-    private const string UpdateVersionSqlite =
-        $"UPDATE services SET version = @version, updated_at = {Schema.SqliteNow} WHERE id = @id AND deleted = 0{Returning}";
-
-    private const string UpdateVersionPostgreSql =
-        $"UPDATE services SET version = @version, updated_at = {Schema.PostgreSqlNow} WHERE id = @id AND deleted = 0{Returning}";
+    private static readonly DialectSql UpdateVersion = DialectSql.WithNow(
+        $"UPDATE services SET version = @version, updated_at = {DialectSql.Now} WHERE id = @id AND deleted = 0{Returning}");
 
     public async Task<ServiceRecord?> UpdateVersionAsync(int id, int version, CancellationToken cancellationToken)
     {
         await using var connection = await factory.OpenAsync(cancellationToken).ConfigureAwait(false);
-        return await QuerySingleAsync(connection, new CommandDefinition(Sqlite ? UpdateVersionSqlite : UpdateVersionPostgreSql,
+        return await QuerySingleAsync(connection, new CommandDefinition(UpdateVersion.For(factory.Dialect),
             new { id, version }, cancellationToken: cancellationToken)).ConfigureAwait(false);
     }
 
     // One round trip, no read-modify-write: the increment happens in the database, so a heartbeat
     // cannot lose a count to a concurrent writer, and both stamps come from the same clock.
-    private const string ReportStateSqlite = $"""
-        UPDATE services SET report_count = report_count + 1, last_seen_up = {Schema.SqliteNow}, updated_at = {Schema.SqliteNow}
+    private static readonly DialectSql ReportState = DialectSql.WithNow($"""
+        UPDATE services SET report_count = report_count + 1, last_seen_up = {DialectSql.Now}, updated_at = {DialectSql.Now}
         WHERE id = @id AND deleted = 0
         RETURNING report_count, last_seen_up, updated_at
-        """;
-
-    private const string ReportStatePostgreSql = $"""
-        UPDATE services SET report_count = report_count + 1, last_seen_up = {Schema.PostgreSqlNow}, updated_at = {Schema.PostgreSqlNow}
-        WHERE id = @id AND deleted = 0
-        RETURNING report_count, last_seen_up, updated_at
-        """;
+        """);
 
     public async Task<HeartbeatStamp?> ReportStateAsync(int id, CancellationToken cancellationToken)
     {
         await using var connection = await factory.OpenAsync(cancellationToken).ConfigureAwait(false);
-        return await SingleRow.QueryAsync(connection, new CommandDefinition(Sqlite ? ReportStateSqlite : ReportStatePostgreSql, new { id },
+        return await SingleRow.QueryAsync(connection, new CommandDefinition(ReportState.For(factory.Dialect), new { id },
             cancellationToken: cancellationToken), static reader => new HeartbeatStamp(reader.GetInt32(0),
                 ServiceRecord.ReadTimestamp(reader, 1)!.Value, ServiceRecord.ReadTimestamp(reader, 2)!.Value)).ConfigureAwait(false);
     }
@@ -295,44 +283,32 @@ internal sealed class ServiceRepository(IDbConnectionFactory factory) : IService
         return new ServiceListing(rows, now);
     }
 
-    private const string SetDisabledSqlite =
-        $"UPDATE services SET disabled = @disabled, disabled_reason = @reason, updated_at = {Schema.SqliteNow} WHERE id = @id AND deleted = 0{Returning}";
-
-    private const string SetDisabledPostgreSql =
-        $"UPDATE services SET disabled = @disabled, disabled_reason = @reason, updated_at = {Schema.PostgreSqlNow} WHERE id = @id AND deleted = 0{Returning}";
+    private static readonly DialectSql SetDisabled = DialectSql.WithNow(
+        $"UPDATE services SET disabled = @disabled, disabled_reason = @reason, updated_at = {DialectSql.Now} WHERE id = @id AND deleted = 0{Returning}");
 
     public async Task<ServiceRecord?> SetDisabledAsync(int id, bool disabled, string? reason, CancellationToken cancellationToken)
     {
         await using var connection = await factory.OpenAsync(cancellationToken).ConfigureAwait(false);
-        return await QuerySingleAsync(connection, new CommandDefinition(Sqlite ? SetDisabledSqlite : SetDisabledPostgreSql,
+        return await QuerySingleAsync(connection, new CommandDefinition(SetDisabled.For(factory.Dialect),
             new { id, disabled, reason = disabled ? reason : null }, cancellationToken: cancellationToken)).ConfigureAwait(false);
     }
 
-    private const string SetForcedDownSqlite =
-        $"UPDATE services SET forced_down = @forcedDown, updated_at = {Schema.SqliteNow} WHERE id = @id AND deleted = 0{Returning}";
-
-    private const string SetForcedDownPostgreSql =
-        $"UPDATE services SET forced_down = @forcedDown, updated_at = {Schema.PostgreSqlNow} WHERE id = @id AND deleted = 0{Returning}";
+    private static readonly DialectSql SetForcedDown = DialectSql.WithNow(
+        $"UPDATE services SET forced_down = @forcedDown, updated_at = {DialectSql.Now} WHERE id = @id AND deleted = 0{Returning}");
 
     public async Task<ServiceRecord?> SetForcedDownAsync(int id, bool forcedDown, CancellationToken cancellationToken)
     {
         await using var connection = await factory.OpenAsync(cancellationToken).ConfigureAwait(false);
-        return await QuerySingleAsync(connection, new CommandDefinition(Sqlite ? SetForcedDownSqlite : SetForcedDownPostgreSql,
+        return await QuerySingleAsync(connection, new CommandDefinition(SetForcedDown.For(factory.Dialect),
             new { id, forcedDown }, cancellationToken: cancellationToken)).ConfigureAwait(false);
     }
 
     // nova's soft delete: deleted = id, deleted_at = now, updated_at explicitly preserved.
-    private const string DestroySqlite =
-        $"UPDATE services SET deleted = id, deleted_at = {Schema.SqliteNow}, updated_at = updated_at WHERE id = @id AND deleted = 0 RETURNING host, \"binary\"";
+    private static readonly DialectSql Destroy = DialectSql.WithNow(
+        $"UPDATE services SET deleted = id, deleted_at = {DialectSql.Now}, updated_at = updated_at WHERE id = @id AND deleted = 0 RETURNING host, \"binary\"");
 
-    private const string DestroyPostgreSql =
-        $"UPDATE services SET deleted = id, deleted_at = {Schema.PostgreSqlNow}, updated_at = updated_at WHERE id = @id AND deleted = 0 RETURNING host, \"binary\"";
-
-    private const string DestroyNodesSqlite =
-        $"UPDATE compute_nodes SET deleted = id, deleted_at = {Schema.SqliteNow}, updated_at = updated_at WHERE deleted = 0 AND (service_id = @id OR host = @host)";
-
-    private const string DestroyNodesPostgreSql =
-        $"UPDATE compute_nodes SET deleted = id, deleted_at = {Schema.PostgreSqlNow}, updated_at = updated_at WHERE deleted = 0 AND (service_id = @id OR host = @host)";
+    private static readonly DialectSql DestroyNodes = DialectSql.WithNow(
+        $"UPDATE compute_nodes SET deleted = id, deleted_at = {DialectSql.Now}, updated_at = updated_at WHERE deleted = 0 AND (service_id = @id OR host = @host)");
 
     public async Task<bool> DestroyAsync(int id, CancellationToken cancellationToken)
     {
@@ -340,7 +316,7 @@ internal sealed class ServiceRepository(IDbConnectionFactory factory) : IService
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
         string? host, binary;
         await using (var reader = await connection.ExecuteReaderAsync(new CommandDefinition(
-            Sqlite ? DestroySqlite : DestroyPostgreSql, new { id }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false))
+            Destroy.For(factory.Dialect), new { id }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false))
         {
             if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
             {
@@ -351,7 +327,7 @@ internal sealed class ServiceRepository(IDbConnectionFactory factory) : IService
         }
         if (binary == "nova-compute")
         {
-            await connection.ExecuteAsync(new CommandDefinition(Sqlite ? DestroyNodesSqlite : DestroyNodesPostgreSql,
+            await connection.ExecuteAsync(new CommandDefinition(DestroyNodes.For(factory.Dialect),
                 new { id, host }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
         }
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
