@@ -9,7 +9,8 @@ using RabbitMQ.Client;
 namespace NovaCompute.Bench;
 
 /// <summary>
-/// <c>nova-compute simulate</c> with 1,000 computes (<c>NOVA_BENCH_SIM_COUNT</c> to change it) at
+/// <c>nova-compute simulate</c> with 1,000 computes (<c>NOVA_BENCH_SIM_COUNT</c> to change it,
+/// <c>NOVA_BENCH_SIM_CONCURRENCY</c> for its <c>--start-concurrency</c>, 16 by default) at
 /// <c>report_interval = 10</c> on the bench PostgreSQL and RabbitMQ: time from process start to
 /// "all serve" (READY), then over one minute of steady state the process's average CPU cores, its
 /// average and peak RSS and the heartbeats the database saw. Beside it in the same run, the
@@ -32,6 +33,7 @@ internal sealed class SimulationBenchmarks : IBenchmark
             throw new InvalidOperationException("needs NOVA_TEST_DATABASE_URL and NOVA_TEST_TRANSPORT_URL (./build.sh bench sets them)");
         }
         var count = int.TryParse(Environment.GetEnvironmentVariable("NOVA_BENCH_SIM_COUNT"), CultureInfo.InvariantCulture, out var n) ? n : 1000;
+        var concurrency = int.TryParse(Environment.GetEnvironmentVariable("NOVA_BENCH_SIM_CONCURRENCY"), CultureInfo.InvariantCulture, out var c) ? c : 16;
         var url = DatabaseUrl.Parse(postgres);
         var schema = "bench_" + Guid.NewGuid().ToString("N");
         var prefix = "bench-" + Guid.NewGuid().ToString("N")[..8];
@@ -45,7 +47,7 @@ internal sealed class SimulationBenchmarks : IBenchmark
         try
         {
             var results = new List<BenchResult>();
-            var simulated = await MeasureSimulationAsync(environment, connection, transportUrl, prefix, count, cancellationToken);
+            var simulated = await MeasureSimulationAsync(environment, connection, transportUrl, prefix, count, concurrency, cancellationToken);
             results.AddRange(simulated.Results);
             var baseline = await MeasureNovaServiceAsync(connection, transportUrl, prefix + "-python", cancellationToken);
             results.Add(new BenchResult("nova Service, 1 compute (Python)", "RSS", baseline.RssMiB, "MiB"));
@@ -68,7 +70,7 @@ internal sealed class SimulationBenchmarks : IBenchmark
     private sealed record Simulated(IReadOnlyList<BenchResult> Results, double RssMiB, double CpuMsPerBeat);
 
     private static async Task<Simulated> MeasureSimulationAsync(BenchEnvironment environment, string connection, string transportUrl, string prefix,
-        int count, CancellationToken cancellationToken)
+        int count, int concurrency, CancellationToken cancellationToken)
     {
         var conf = Path.Combine(environment.WorkDirectory, "simulate.conf");
         await File.WriteAllTextAsync(conf, $"""
@@ -82,7 +84,7 @@ internal sealed class SimulationBenchmarks : IBenchmark
             """, cancellationToken);
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var argument in new[] { Path.Combine(AppContext.BaseDirectory, "nova-compute.dll"), "simulate", "--count", $"{count}",
-            "--host-prefix", prefix, "--start-concurrency", "16", "--config-file", conf })
+            "--host-prefix", prefix, "--start-concurrency", $"{concurrency}", "--config-file", conf })
         {
             start.ArgumentList.Add(argument);
         }
@@ -116,7 +118,7 @@ internal sealed class SimulationBenchmarks : IBenchmark
         {
             await ready.Task.WaitAsync(TimeSpan.FromMinutes(10), cancellationToken);
             var upSeconds = watch.Elapsed.TotalSeconds;
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"   {count} computes serving after {upSeconds:0.0} s; settling {Settle.TotalSeconds:0} s, measuring {Steady.TotalSeconds:0} s"));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"   {count} computes serving after {upSeconds:0.0} s ({concurrency} at a time, load {Load()}); settling {Settle.TotalSeconds:0} s, measuring {Steady.TotalSeconds:0} s"));
             await Task.Delay(Settle, cancellationToken);
             var steady = await SampleAsync(process.Id, connection, prefix + "-%", cancellationToken);
 
@@ -219,6 +221,9 @@ internal sealed class SimulationBenchmarks : IBenchmark
         var beats = await db.ExecuteScalarAsync<long>(Beats, new { hostPattern }) - beatsBefore;
         return new Sample(cpu / elapsed, cpu, rss.Average(), rss.Max(), beats);
     }
+
+    /// <summary>The 1-minute load average: the machine is shared, and a figure means little without it.</summary>
+    private static string Load() => File.ReadAllText("/proc/loadavg").Split(' ')[0];
 
     private static double RssMiB(int pid)
     {

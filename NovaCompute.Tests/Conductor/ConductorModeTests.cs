@@ -1,6 +1,12 @@
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Microsoft.Extensions.Logging.Abstractions;
+using NovaCompute.Conductor;
+using NovaCompute.Db;
+using NovaCompute.Messaging;
+using NovaCompute.Messaging.Rpc;
+using NovaCompute.Objects;
 using NovaCompute.Tests.Support;
 using Npgsql;
 using RabbitMQ.Client;
@@ -212,13 +218,15 @@ internal sealed class ConductorModeTests
 
     /// <summary>
     /// <c>nova-compute simulate</c> in conductor mode: every compute registers and heartbeats through
-    /// the real nova-conductor (SharedHeartbeat's batch falls back to one <c>object_action</c> save per
-    /// compute), nova-api lists them all up, and SIGTERM stops them all with exit 0.
+    /// the real nova-conductor (a heartbeat slot is one <c>object_action</c> save per compute, sent
+    /// <see cref="NovaCompute.Conductor.ConductorServiceRepository.ParallelSaves"/> at a time; forty
+    /// computes put two in each of the 20 slots), nova-api lists them all up, and SIGTERM stops
+    /// them all with exit 0.
     /// </summary>
     [Test]
-    public async Task Simulate_TenComputesThroughConductor_AllListedUpByNovaApiAndSigtermExitsZero()
+    public async Task Simulate_FortyComputesThroughConductor_AllListedUpByNovaApiAndSigtermExitsZero()
     {
-        const int count = 10;
+        const int count = 40;
         var hosts = Enumerable.Range(1, count).Select(i => $"{_host}-{i:00000}").ToList();
         try
         {
@@ -229,7 +237,7 @@ internal sealed class ConductorModeTests
             async Task<List<JsonObject>> Rows() =>
                 [.. (await _plane.ServicesAsync(binary: "nova-compute")).Where(r => ((string?)r["host"])?.StartsWith(_host + "-", StringComparison.Ordinal) == true)];
             await Eventually.Until(async () => (await Rows()).Count(r => (string?)r["state"] == "up") == count, TimeSpan.FromSeconds(30),
-                () => "nova-api to list all ten computes up; daemon output:\n" + daemon.Output, TimeSpan.FromMilliseconds(500));
+                () => $"nova-api to list all {count} computes up; daemon output:\n" + daemon.Output, TimeSpan.FromMilliseconds(500));
             Assert.That((await Rows()).Select(r => (string?)r["host"]), Is.EquivalentTo(hosts));
             // Heartbeats, not only registrations, reach the conductor's database.
             await Eventually.Until(async () =>
@@ -253,6 +261,58 @@ internal sealed class ConductorModeTests
             {
                 await channel.QueueDeleteAsync($"compute.{host}", ifUnused: false, ifEmpty: false);
             }
+        }
+    }
+
+    /// <summary>
+    /// One heartbeat slot's saves through the real conductor go out together, at most
+    /// <see cref="ConductorServiceRepository.ParallelSaves"/> at once: with the conductor running
+    /// every service of the round is saved once; with it stopped, exactly that many saves reach its
+    /// queue (the next would need an answer first) and cancelling the round sends no more.
+    /// </summary>
+    [Test]
+    public async Task ReportStates_RoundOfManyServices_SavesSentTogetherUpToTheBound()
+    {
+        const int count = ConductorServiceRepository.ParallelSaves * 2;
+        ObjectRegistry.RegisterAll();
+        var rabbit = new RabbitSettings { TransportUrl = TransportUrl.Parse(TestServices.TransportUrl), ConnectionNamePrefix = "nova-test" };
+        await using var transport = new RabbitTransport(rabbit, NullLoggerFactory.Instance, TimeProvider.System);
+        await using var waiter = new RpcReplyWaiter(transport, NullLogger<RpcReplyWaiter>.Instance);
+        var conductor = new ConductorApi(new RpcClient(waiter, new RpcTarget { Topic = ConductorApi.Topic }, serializer: NovaObjectRpcSerializer.Instance),
+            RequestContext.AdminContext());
+        var repository = new ConductorServiceRepository(conductor, TimeProvider.System);
+        var ids = new List<int>();
+        for (var i = 1; i <= count; i++)
+        {
+            var created = await repository.CreateAsync(new NewService($"{_host}-{i:00}", "nova-compute", "compute", Service.ServiceVersion), CancellationToken.None);
+            ids.Add(created.Id);
+        }
+
+        var stamps = await repository.ReportStatesAsync(ids, CancellationToken.None);
+        Assert.That(stamps.Keys, Is.EquivalentTo(ids));
+        Assert.That(stamps.Values.Select(s => s.ReportCount), Is.All.EqualTo(1));
+
+        await using var connection = await RabbitTestBroker.RawConnectionAsync();
+        await using var channel = await connection.CreateChannelAsync();
+        var spy = (await channel.QueueDeclareAsync("", durable: false, exclusive: true, autoDelete: true)).QueueName;
+        await channel.QueueBindAsync(spy, "nova", ConductorApi.Topic);
+        await _plane.StopConductorAsync();
+        try
+        {
+            using var cancel = new CancellationTokenSource();
+            var round = repository.ReportStatesAsync(ids, cancel.Token);
+            await Eventually.Until(async () => await channel.MessageCountAsync(spy) >= ConductorServiceRepository.ParallelSaves, TimeSpan.FromSeconds(30),
+                () => $"{ConductorServiceRepository.ParallelSaves} saves in flight at once");
+            await cancel.CancelAsync();
+            Assert.CatchAsync<OperationCanceledException>(() => round);
+            // A call's publish is confirmed before it waits for its reply, and a cancelled round
+            // takes no further service: the count is final.
+            Assert.That(await channel.MessageCountAsync(spy), Is.EqualTo(ConductorServiceRepository.ParallelSaves));
+        }
+        finally
+        {
+            // The unanswered saves must not reach the next test's conductor.
+            await channel.QueuePurgeAsync(ConductorApi.Topic);
         }
     }
 

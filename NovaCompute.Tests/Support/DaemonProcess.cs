@@ -25,15 +25,21 @@ internal sealed partial class DaemonProcess : IDisposable
         _process = process;
     }
 
-    public static DaemonProcess Start(IEnumerable<string> arguments, IReadOnlyDictionary<string, string>? environment = null)
+    /// <param name="launcher">
+    /// A command that execs the daemon in place (<c>ip netns exec NAME</c>), so <see cref="Pid"/>
+    /// and <see cref="Signal"/> still reach the daemon itself.
+    /// </param>
+    public static DaemonProcess Start(IEnumerable<string> arguments, IReadOnlyDictionary<string, string>? environment = null,
+        IReadOnlyList<string>? launcher = null)
     {
-        var start = new ProcessStartInfo(TestServices.PublishedDaemon)
+        string[] command = launcher is { Count: > 0 } ? [.. launcher, TestServices.PublishedDaemon] : [TestServices.PublishedDaemon];
+        var start = new ProcessStartInfo(command[0])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var argument in arguments)
+        foreach (var argument in command.Skip(1).Concat(arguments))
         {
             start.ArgumentList.Add(argument);
         }

@@ -68,10 +68,15 @@ internal sealed class RabbitCluster
             await ExpectAsync(CtlAsync(name, "join_cluster", primary), $"join_cluster {name}");
             await ExpectAsync(CtlAsync(name, "start_app"), $"start_app {name}");
         }
-        var vhost = RabbitTestBroker.UniqueName("nova-cluster");
-        await ExpectAsync(CtlAsync(primary, "add_vhost", vhost), "add_vhost");
-        await ExpectAsync(CtlAsync(primary, "set_permissions", "-p", vhost, "guest", ".*", ".*", ".*"), "set_permissions");
-        return new RabbitCluster(vhost);
+        return new RabbitCluster(await AddVhostAsync(RabbitTestBroker.UniqueName("nova-cluster")));
+    }
+
+    /// <summary>Adds a vhost on the cluster that <c>guest</c> may use (the caller deletes it).</summary>
+    public static async Task<string> AddVhostAsync(string vhost)
+    {
+        await ExpectAsync(CtlAsync(Nodes[0].Name, "add_vhost", vhost), "add_vhost");
+        await ExpectAsync(CtlAsync(Nodes[0].Name, "set_permissions", "-p", vhost, "guest", ".*", ".*", ".*"), "set_permissions");
+        return vhost;
     }
 
     /// <summary>Stops the RabbitMQ application on one node (the Erlang VM stays, so it rejoins fast).</summary>

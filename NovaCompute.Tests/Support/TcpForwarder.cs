@@ -5,7 +5,9 @@ namespace NovaCompute.Tests.Support;
 
 /// <summary>
 /// A local TCP port that forwards to a real service once <see cref="Start"/> is called: before
-/// that, connections to <see cref="Port"/> are refused, as they are while a broker is down.
+/// that, connections to <see cref="Port"/> are refused, as they are while a broker is down. It
+/// listens on loopback, or on <see cref="Address"/> (a bridge's address, so that hosts in network
+/// namespaces reach a service that listens on loopback only).
 /// </summary>
 internal sealed class TcpForwarder : IAsyncDisposable
 {
@@ -16,22 +18,25 @@ internal sealed class TcpForwarder : IAsyncDisposable
     private TcpListener? _listener;
     private Task? _accepting;
 
-    public TcpForwarder(string targetHost, int targetPort)
+    public TcpForwarder(string targetHost, int targetPort, IPAddress? address = null)
     {
         _targetHost = targetHost;
         _targetPort = targetPort;
+        Address = address ?? IPAddress.Loopback;
         // Reserve a free port number, then release it so that connecting is refused until Start.
-        var probe = new TcpListener(IPAddress.Loopback, 0);
+        var probe = new TcpListener(Address, 0);
         probe.Start();
         Port = ((IPEndPoint)probe.LocalEndpoint).Port;
         probe.Stop();
     }
 
+    public IPAddress Address { get; }
+
     public int Port { get; }
 
     public void Start()
     {
-        _listener = new TcpListener(IPAddress.Loopback, Port);
+        _listener = new TcpListener(Address, Port);
         _listener.Start();
         _accepting = AcceptAsync(_listener, _stop.Token);
     }
@@ -89,7 +94,7 @@ internal sealed class TcpForwarder : IAsyncDisposable
             client.Client.Close(0);
         }
         await Task.Delay(down);
-        _listener = new TcpListener(IPAddress.Loopback, Port);
+        _listener = new TcpListener(Address, Port);
         _listener.Start();
         _accepting = AcceptAsync(_listener, _stop.Token);
     }

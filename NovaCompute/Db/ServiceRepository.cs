@@ -40,9 +40,9 @@ internal interface IServiceRepository
 
     /// <summary>
     /// One heartbeat for each of <paramref name="ids"/> (what <see cref="ReportStateAsync"/> does
-    /// for one), stamps by id; an id missing from the answer has no live row any more. A store
-    /// that cannot write many rows at once (the conductor: nova's <c>Service.save</c> is one
-    /// object call per service) reports them one by one.
+    /// for one), stamps by id; an id missing from the answer has no live row any more. This default
+    /// reports them one by one; the database writes them in one statement, the conductor (where
+    /// nova's <c>Service.save</c> is one object call per service) sends a bounded number at once.
     /// </summary>
     async Task<IReadOnlyDictionary<int, HeartbeatStamp>> ReportStatesAsync(IReadOnlyList<int> ids, CancellationToken cancellationToken)
     {

@@ -17,7 +17,7 @@ public static class SimulationServiceCollectionExtensions
     /// <summary>
     /// The daemon's process pieces (configuration, SIGHUP, signals, systemd) around N computes that
     /// share one database pool, one transport (a publish and a consume connection, consume channels
-    /// shared by up to <see cref="RpcChannelPool.ServersPerChannel"/> servers), one heartbeat loop
+    /// shared by <see cref="RpcChannelPool.ServersPerChannel"/> servers each, dealt round-robin), one heartbeat loop
     /// and the runtime's one timer queue. Start order: schema migration, the heartbeat loop, the
     /// broker status, the computes; stop in reverse.
     /// </summary>
@@ -39,7 +39,7 @@ public static class SimulationServiceCollectionExtensions
 
         services.AddRabbitTransport(MessagingSettingsFactory.Rabbit(config));
         services.TryAddSingleton<IRpcEntitySerializer>(NovaObjectRpcSerializer.Instance);
-        services.TryAddSingleton(sp => new RpcChannelPool(sp.GetRequiredService<RabbitTransport>()));
+        services.TryAddSingleton(sp => new RpcChannelPool(sp.GetRequiredService<RabbitTransport>(), expectedServers: settings.Count));
         services.AddBrokerStatus();
 
         services.TryAddSingleton(settings);

@@ -236,7 +236,7 @@ public partial class RpcServerTests
     }
 
     [Test]
-    public async Task Request_SameUniqueIdTwice_RunsOnce()
+    public async Task Request_SameUniqueIdTwice_RunsOnceAndTheDuplicateIsLoggedAtOslosLevel()
     {
         await using var rig = await RpcTestRig.StartAsync();
         await using var observer = await ReplyObserver.StartAsync();
@@ -245,13 +245,17 @@ public partial class RpcServerTests
         await observer.SendCallAsync(rig, "add", """{"a": 1}""", uniqueId: uniqueId);
         await observer.CollectUntilEndingAsync(TimeSpan.FromSeconds(10));
         var duplicate = await observer.SendCallAsync(rig, "add", """{"a": 1}""", uniqueId: uniqueId);
-        await rig.Logs.WaitForAsync(e => e.EventId.Id == 4106);
+        var logged = await rig.Logs.WaitForAsync(e => e.EventId.Id == 4106);
 
         // A later call's answer proves the window passed: everything that came back until it ended is its own.
         var later = await observer.SendCallAsync(rig, "add", """{"a": 2}""");
         var replies = await observer.CollectUntilEndingAsync(TimeSpan.FromSeconds(10));
         Assert.That(replies.Select(r => r.GetProperty("_msg_id").GetString()), Has.All.EqualTo(later).And.None.EqualTo(duplicate));
         Assert.That(replies.Last().GetProperty("result").GetInt32(), Is.EqualTo(3));
+        // oslo.messaging's amqpdriver logs it with LOG.exception: ERROR, naming the message id.
+        Assert.That(logged.Level, Is.EqualTo(Microsoft.Extensions.Logging.LogLevel.Error));
+        Assert.That(logged.Message, Does.StartWith("ignoring duplicate message ").And.Contain(uniqueId));
+        Assert.That(rig.Logs.Entries.Count(e => e.EventId.Id == 4106), Is.EqualTo(1));
     }
 
     [Test]

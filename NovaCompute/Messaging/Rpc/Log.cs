@@ -27,6 +27,10 @@ internal static partial class Log
     [LoggerMessage(4105, LogLevel.Error, "Failed to process message ... skipping it. {Problem} (queue {Queue}, {Bytes} bytes)")]
     public static partial void BadMessage(ILogger logger, string problem, string queue, int bytes);
 
+    // ERROR, as oslo: amqpdriver.py AMQPListener.__call__ logs DuplicateMessageError with
+    // LOG.exception("ignoring duplicate message %s", ctxt.msg_id) (oslo.messaging 14.0.3, line 315).
+    // A redelivery after a broker node fails (the ack was lost with it) is what this guards against;
+    // the request ran once, and the line says a broker lost an ack.
     [LoggerMessage(4106, LogLevel.Error, "ignoring duplicate message {MsgId} (unique id {UniqueId})")]
     public static partial void Duplicate(ILogger logger, string? msgId, string uniqueId);
 

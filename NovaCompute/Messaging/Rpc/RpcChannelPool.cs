@@ -4,40 +4,48 @@ namespace NovaCompute.Messaging.Rpc;
 
 /// <summary>
 /// Consume channels shared by many <see cref="RpcServer"/>s in one process (<c>nova-compute
-/// simulate</c>): every <see cref="ServersPerChannel"/> servers take the same channel on the
-/// transport's consume connection, so a thousand servers hold a few dozen channels instead of a
-/// thousand (RabbitMQ's default <c>channel_max</c> is 2047). Prefetch stays per consumer
-/// (<c>basic.qos</c> with <c>global = false</c>), so each server still takes at most its
-/// <c>executor_thread_pool_size</c> ahead. Channels are closed with the pool, not by the servers.
+/// simulate</c>): <paramref name="expectedServers"/> servers are dealt round-robin over one channel
+/// per <see cref="ServersPerChannel"/> of them, so a thousand servers hold a few dozen channels
+/// instead of a thousand (RabbitMQ's default <c>channel_max</c> is 2047), and servers that start
+/// together declare their queues on different channels: a channel has one synchronous AMQP method
+/// outstanding at a time (AMQP 0-9-1 §2.2.4; RabbitMQ.Client waits for each answer), so sixteen
+/// servers starting on one channel would queue behind each other's dozen declarations. Prefetch
+/// stays per consumer (<c>basic.qos</c> with <c>global = false</c>), so each server still takes at
+/// most its <c>executor_thread_pool_size</c> ahead. Channels are opened on first use and closed
+/// with the pool, not by the servers.
 /// </summary>
-public sealed class RpcChannelPool(RabbitTransport transport, int serversPerChannel = 50) : IAsyncDisposable
+public sealed class RpcChannelPool(RabbitTransport transport, int expectedServers = 1, int serversPerChannel = 50) : IAsyncDisposable
 {
     private readonly SemaphoreSlim _gate = new(1, 1);
-    private readonly List<IChannel> _channels = [];
+    private readonly IChannel?[] _channels = new IChannel?[Math.Max(1, (expectedServers + serversPerChannel - 1) / serversPerChannel)];
+    private readonly List<IChannel> _opened = [];
     private int _handedOut;
 
     public int ServersPerChannel => serversPerChannel;
 
     /// <summary>Channels opened so far.</summary>
-    public int Count => _channels.Count;
+    public int Count => _opened.Count;
 
-    /// <summary>The channel for the next server: the current one until it has <see cref="ServersPerChannel"/> servers, then a new one.</summary>
+    /// <summary>The channel for the next server: the next in turn, opened when it is not open yet (or was closed).</summary>
     public async Task<IChannel> RentAsync(CancellationToken cancellationToken)
     {
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            if (_handedOut % serversPerChannel == 0 || _channels.Count == 0 || _channels[^1].IsClosed)
+            var index = _handedOut % _channels.Length;
+            if (_channels[index] is not { IsClosed: false })
             {
                 var connection = await transport.ConsumeConnection.GetAsync(cancellationToken).ConfigureAwait(false);
                 // Deliveries of one channel are dispatched one at a time: a handful at once keeps
                 // one busy server (waiting for a worker) from holding up its neighbours.
-                _channels.Add(await connection.CreateChannelAsync(
+                var channel = await connection.CreateChannelAsync(
                     new CreateChannelOptions(publisherConfirmationsEnabled: false, publisherConfirmationTrackingEnabled: false, consumerDispatchConcurrency: 4),
-                    cancellationToken).ConfigureAwait(false));
+                    cancellationToken).ConfigureAwait(false);
+                _channels[index] = channel;
+                _opened.Add(channel);
             }
             _handedOut++;
-            return _channels[^1];
+            return _channels[index]!;
         }
         finally
         {
@@ -47,7 +55,7 @@ public sealed class RpcChannelPool(RabbitTransport transport, int serversPerChan
 
     public async ValueTask DisposeAsync()
     {
-        foreach (var channel in _channels)
+        foreach (var channel in _opened)
         {
             try
             {
@@ -60,7 +68,8 @@ public sealed class RpcChannelPool(RabbitTransport transport, int serversPerChan
             }
             await channel.DisposeAsync().ConfigureAwait(false);
         }
-        _channels.Clear();
+        _opened.Clear();
+        Array.Clear(_channels);
         _gate.Dispose();
     }
 }
