@@ -118,7 +118,8 @@ internal sealed partial class RpcBenchmarks
             }
         }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
 
-    private static async Task<IConnection> RawConnectionAsync(string url)
+    /// <summary>A plain RabbitMQ.Client connection to the first host of a transport URL.</summary>
+    internal static async Task<IConnection> RawConnectionAsync(string url)
     {
         var parsed = TransportUrl.Parse(url);
         var host = parsed.Hosts.Count > 0 ? parsed.Hosts[0] : new TransportHost("localhost", null, null, null);

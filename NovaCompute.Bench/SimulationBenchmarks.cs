@@ -2,9 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using Dapper;
 using NovaCompute.Db;
-using NovaCompute.Messaging;
 using Npgsql;
-using RabbitMQ.Client;
 
 namespace NovaCompute.Bench;
 
@@ -244,17 +242,7 @@ internal sealed class SimulationBenchmarks : IBenchmark
     {
         try
         {
-            var url = TransportUrl.Parse(transportUrl);
-            var host = url.Hosts[0];
-            var factory = new ConnectionFactory
-            {
-                HostName = host.Host,
-                Port = host.Port ?? 5672,
-                UserName = host.UserName ?? "guest",
-                Password = host.Password ?? "guest",
-                VirtualHost = url.EffectiveVirtualHost,
-            };
-            await using var rabbit = await factory.CreateConnectionAsync();
+            await using var rabbit = await RpcBenchmarks.RawConnectionAsync(transportUrl);
             await using var channel = await rabbit.CreateChannelAsync();
             var width = Math.Max(5, count.ToString(CultureInfo.InvariantCulture).Length);
             for (var i = 1; i <= count; i++)

@@ -118,6 +118,21 @@ internal sealed class SettingsChangeSignal : IDisposable
         }
     }
 
+    /// <summary>
+    /// Waits <paramref name="wait"/> on <paramref name="time"/>, or until <paramref name="changed"/>
+    /// (a <see cref="Next"/> taken before the wait was computed) completes; true when the settings
+    /// changed first. Throws when <paramref name="stoppingToken"/> is cancelled.
+    /// </summary>
+    public static async Task<bool> WaitOrChangedAsync(TimeProvider time, TimeSpan wait, Task changed, CancellationToken stoppingToken)
+    {
+        using var waitCancel = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+        var delay = Task.Delay(wait, time, waitCancel.Token);
+        var woke = await Task.WhenAny(delay, changed).ConfigureAwait(false);
+        await waitCancel.CancelAsync().ConfigureAwait(false);
+        stoppingToken.ThrowIfCancellationRequested();
+        return woke == changed;
+    }
+
     public void Dispose() => _source.Changed -= OnChanged;
 
     private void OnChanged()

@@ -151,12 +151,7 @@ internal sealed class SharedHeartbeat : BackgroundService
             var wait = due - _time.GetUtcNow();
             if (wait > TimeSpan.Zero)
             {
-                using var waitCancel = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
-                var delay = Task.Delay(wait, _time, waitCancel.Token);
-                var woke = await Task.WhenAny(delay, changed).ConfigureAwait(false);
-                await waitCancel.CancelAsync().ConfigureAwait(false);
-                stoppingToken.ThrowIfCancellationRequested();
-                if (woke == changed)
+                if (await SettingsChangeSignal.WaitOrChangedAsync(_time, wait, changed, stoppingToken).ConfigureAwait(false))
                 {
                     Log.IntervalChanged(_logger, _settings.Current.ReportIntervalSeconds);
                     continue;
