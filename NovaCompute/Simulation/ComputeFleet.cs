@@ -130,6 +130,7 @@ internal sealed partial class ComputeFleet(SimulationSettings settings, Simulati
             compute.BeginStop();
         }
         await context.Channels.CloseConsumeChannelsAsync().ConfigureAwait(false);
+        Log.ConsumingStopped(logger, context.Channels.Count, context.Time.GetElapsedTime(startedAt).TotalSeconds);
         await Parallel.ForEachAsync(_computes, new ParallelOptions { MaxDegreeOfParallelism = StopConcurrency, CancellationToken = CancellationToken.None },
             async (compute, _) =>
             {
@@ -195,6 +196,9 @@ internal sealed partial class ComputeFleet(SimulationSettings settings, Simulati
 
         [LoggerMessage(EventId = 3815, Level = LogLevel.Error, Message = "Stopping compute service {Host} failed")]
         public static partial void StopFailed(ILogger logger, Exception exception, string host);
+
+        [LoggerMessage(EventId = 3819, Level = LogLevel.Information, Message = "Stopped consuming: closed {Channels} shared consume channels ({Seconds:0.0} s)")]
+        public static partial void ConsumingStopped(ILogger logger, int channels, double seconds);
 
         [LoggerMessage(EventId = 3816, Level = LogLevel.Information, Message = "Deleting {Count} fanout queues")]
         public static partial void DeletingFanoutQueues(ILogger logger, int count);
