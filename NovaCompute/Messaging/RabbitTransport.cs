@@ -19,10 +19,13 @@ public sealed class RabbitTransport : IAsyncDisposable
         Settings = settings;
         Time = time;
         var logger = loggerFactory.CreateLogger("NovaCompute.Messaging.RabbitTransport");
+        _logger = logger;
         PublishConnection = new RabbitConnectionKeeper(settings, "publish", logger, time);
         ConsumeConnection = new RabbitConnectionKeeper(settings, "consume", logger, time);
         Publisher = new ConfirmingPublisher(PublishConnection, settings, logger, time);
     }
+
+    private readonly ILogger _logger;
 
     public RabbitSettings Settings { get; }
 
@@ -33,6 +36,9 @@ public sealed class RabbitTransport : IAsyncDisposable
     public RabbitConnectionKeeper ConsumeConnection { get; }
 
     public ConfirmingPublisher Publisher { get; }
+
+    /// <summary>A connection beside the pair, for a short job of the caller's (which disposes it): logged as the pair's are.</summary>
+    public RabbitConnectionKeeper ExtraConnection(string purpose) => new(Settings, purpose, _logger, Time);
 
     public async ValueTask DisposeAsync()
     {

@@ -117,14 +117,15 @@ internal sealed partial class ComputeFleet(SimulationSettings settings, Simulati
     private void SetStatus() =>
         status.Set("service", $"Simulating {Started}/{settings.Count} computes {settings.HostName(1)}…{settings.HostName(settings.Count)} (nova-compute)");
 
-    /// <summary>Stops every compute that started (or was starting): consumption for all at once, the rest 32 at a time.</summary>
+    /// <summary>Stops every compute that started (or was starting): consumption for all at once, the rest 32 at a time, then the fanout queues.</summary>
     public async Task StopAsync(CancellationToken cancellationToken)
     {
         var startedAt = context.Time.GetTimestamp();
         Log.Stopping(logger, Started);
         // Every server stops taking deliveries, then their shared channels close: the broker ends
         // all subscriptions at once (requeueing what no worker took) instead of one basic.cancel
-        // per consumer. Each compute's own stop then drains, deletes its fanout queue and cleans up.
+        // per consumer. Each compute's own stop then drains, marks its fanout queue for deletion
+        // and cleans up; the fanout queues go last, all together (RpcChannelPool.DeleteQueuesAsync).
         foreach (var compute in _computes)
         {
             compute.BeginStop();
