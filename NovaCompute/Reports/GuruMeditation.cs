@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Reflection;
 using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
 using NovaCompute.Api;
@@ -216,12 +217,14 @@ internal sealed partial class GuruMeditation(
     private static List<ReportFrame> CurrentStack() =>
         new StackTrace(fNeedFileInfo: true).GetFrames().Reverse().Select(frame =>
         {
-            var method = frame.GetMethod();
-            var type = method?.DeclaringType;
+            // DiagnosticMethodInfo: the names a Native AOT build keeps for stack traces. Such a build
+            // has no file names or line numbers (no portable PDB), so frames name the assembly instead.
+            var method = DiagnosticMethodInfo.Create(frame);
+            var assembly = method?.DeclaringAssemblyName is { } display ? new AssemblyName(display).Name : null;
             return new ReportFrame(
-                frame.GetFileName() ?? type?.Assembly.GetName().Name ?? "<unknown>",
+                frame.GetFileName() ?? assembly ?? "<unknown>",
                 frame.GetFileLineNumber(),
-                method is null ? "<unknown>" : $"{type?.FullName}.{method.Name}");
+                method is null ? "<unknown>" : $"{method.DeclaringTypeName}.{method.Name}");
         }).ToList();
 
     private static ReportProcess ThisProcess()
