@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
-using Dapper;
 using NovaCompute.Db;
 using NovaCompute.Messaging;
 using NovaCompute.Periodic;
@@ -43,7 +42,8 @@ internal sealed class DaemonStatusApi(
         try
         {
             await using var connection = await database.OpenAsync(timeout.Token).ConfigureAwait(false);
-            await connection.ExecuteScalarAsync<int>(new CommandDefinition("SELECT 1", cancellationToken: timeout.Token)).ConfigureAwait(false);
+            await using var command = connection.Command("SELECT 1");
+            await command.ExecuteScalarAsync(timeout.Token).ConfigureAwait(false);
             return null;
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)

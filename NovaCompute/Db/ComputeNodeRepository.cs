@@ -1,5 +1,4 @@
 using System.Data.Common;
-using Dapper;
 
 namespace NovaCompute.Db;
 
@@ -19,7 +18,7 @@ internal interface IComputeNodeRepository
     Task<bool> DestroyAsync(int id, CancellationToken cancellationToken);
 }
 
-/// <summary>Dapper over <see cref="IDbConnectionFactory"/>, one statement per call, stamped with the database's clock.</summary>
+/// <summary>ADO.NET over <see cref="IDbConnectionFactory"/>, one statement per call, stamped with the database's clock.</summary>
 internal sealed class ComputeNodeRepository(IDbConnectionFactory factory) : IComputeNodeRepository
 {
     private bool Sqlite => factory.Dialect == DatabaseDialect.Sqlite;
@@ -39,8 +38,12 @@ internal sealed class ComputeNodeRepository(IDbConnectionFactory factory) : ICom
     {
         var sql = $"SELECT {Columns} FROM compute_nodes n WHERE n.deleted = 0" + (host is null ? "" : " AND n.host = @host") + " ORDER BY n.id";
         await using var connection = await factory.OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using var reader = await connection.ExecuteReaderAsync(new CommandDefinition(sql, new { host },
-            cancellationToken: cancellationToken)).ConfigureAwait(false);
+        await using var command = connection.Command(sql);
+        if (host is not null)
+        {
+            command.Bind("host", host);
+        }
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         var rows = new List<ComputeNodeRecord>();
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
@@ -61,12 +64,10 @@ internal sealed class ComputeNodeRepository(IDbConnectionFactory factory) : ICom
             "@Vcpus, @MemoryMb, @LocalGb, @VcpusUsed, @MemoryMbUsed, @LocalGbUsed, @HypervisorType, @HypervisorVersion, @CpuInfo, " +
             $"@DiskAvailableLeast, @FreeRamMb, @FreeDiskGb, @CurrentWorkload, @RunningVms, {HostIpParameter}, @SupportedInstances, @PciStats, " +
             "@Metrics, @ExtraResources, @Stats, @NumaTopology, @CpuAllocationRatio, @RamAllocationRatio, @DiskAllocationRatio) RETURNING id";
-        var parameters = new DynamicParameters(values);
-        parameters.Add("Uuid", uuid);
         await using var connection = await factory.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = BindValues(connection.Command(sql), values).Bind("Uuid", uuid);
         // Not ExecuteScalar: it disposes the reader after the RETURNING row, before SQLite commits (see SingleRow).
-        var id = await SingleRow.QueryAsync(connection, new CommandDefinition(sql, parameters, cancellationToken: cancellationToken),
-            static reader => (int?)reader.GetInt32(0)).ConfigureAwait(false)
+        var id = await SingleRow.QueryAsync(command, static reader => (int?)reader.GetInt32(0), cancellationToken).ConfigureAwait(false)
             ?? throw new InvalidOperationException("INSERT ... RETURNING returned no row");
         return await GetAsync(connection, id, cancellationToken).ConfigureAwait(false)
             ?? throw new InvalidOperationException("the compute node just inserted cannot be read back");
@@ -82,10 +83,12 @@ internal sealed class ComputeNodeRepository(IDbConnectionFactory factory) : ICom
             "supported_instances = @SupportedInstances, pci_stats = @PciStats, metrics = @Metrics, extra_resources = @ExtraResources, " +
             "stats = @Stats, numa_topology = @NumaTopology, cpu_allocation_ratio = @CpuAllocationRatio, " +
             "ram_allocation_ratio = @RamAllocationRatio, disk_allocation_ratio = @DiskAllocationRatio WHERE id = @Id AND deleted = 0";
-        var parameters = new DynamicParameters(values);
-        parameters.Add("Id", id);
         await using var connection = await factory.OpenAsync(cancellationToken).ConfigureAwait(false);
-        var changed = await connection.ExecuteAsync(new CommandDefinition(sql, parameters, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        int changed;
+        await using (var command = BindValues(connection.Command(sql), values).Bind("Id", id))
+        {
+            changed = await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
         return changed == 0 ? null : await GetAsync(connection, id, cancellationToken).ConfigureAwait(false);
     }
 
@@ -94,14 +97,44 @@ internal sealed class ComputeNodeRepository(IDbConnectionFactory factory) : ICom
         // nova's soft delete: deleted = id, deleted_at = now, updated_at explicitly preserved.
         var sql = $"UPDATE compute_nodes SET deleted = id, deleted_at = {Now}, updated_at = updated_at WHERE id = @id AND deleted = 0";
         await using var connection = await factory.OpenAsync(cancellationToken).ConfigureAwait(false);
-        return await connection.ExecuteAsync(new CommandDefinition(sql, new { id }, cancellationToken: cancellationToken)).ConfigureAwait(false) > 0;
+        await using var command = connection.Command(sql).Bind("id", id);
+        return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) > 0;
     }
 
     private async Task<ComputeNodeRecord?> GetAsync(DbConnection connection, int id, CancellationToken cancellationToken)
     {
-        await using var reader = await connection.ExecuteReaderAsync(new CommandDefinition(
-            $"SELECT {Columns} FROM compute_nodes n WHERE n.id = @id AND n.deleted = 0", new { id },
-            cancellationToken: cancellationToken)).ConfigureAwait(false);
+        await using var command = connection.Command($"SELECT {Columns} FROM compute_nodes n WHERE n.id = @id AND n.deleted = 0").Bind("id", id);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         return await reader.ReadAsync(cancellationToken).ConfigureAwait(false) ? ComputeNodeRecord.Read(reader) : null;
     }
+
+    /// <summary>Every <see cref="ComputeNodeValues"/> property as a parameter of its own name (what <c>new DynamicParameters(values)</c> bound).</summary>
+    private static DbCommand BindValues(DbCommand command, ComputeNodeValues values) => command
+        .Bind(nameof(values.ServiceId), values.ServiceId)
+        .Bind(nameof(values.Host), values.Host)
+        .Bind(nameof(values.HypervisorHostname), values.HypervisorHostname)
+        .Bind(nameof(values.Vcpus), values.Vcpus)
+        .Bind(nameof(values.MemoryMb), values.MemoryMb)
+        .Bind(nameof(values.LocalGb), values.LocalGb)
+        .Bind(nameof(values.VcpusUsed), values.VcpusUsed)
+        .Bind(nameof(values.MemoryMbUsed), values.MemoryMbUsed)
+        .Bind(nameof(values.LocalGbUsed), values.LocalGbUsed)
+        .Bind(nameof(values.HypervisorType), values.HypervisorType)
+        .Bind(nameof(values.HypervisorVersion), values.HypervisorVersion)
+        .Bind(nameof(values.CpuInfo), values.CpuInfo)
+        .Bind(nameof(values.DiskAvailableLeast), values.DiskAvailableLeast)
+        .Bind(nameof(values.FreeRamMb), values.FreeRamMb)
+        .Bind(nameof(values.FreeDiskGb), values.FreeDiskGb)
+        .Bind(nameof(values.CurrentWorkload), values.CurrentWorkload)
+        .Bind(nameof(values.RunningVms), values.RunningVms)
+        .Bind(nameof(values.HostIp), values.HostIp)
+        .Bind(nameof(values.SupportedInstances), values.SupportedInstances)
+        .Bind(nameof(values.PciStats), values.PciStats)
+        .Bind(nameof(values.Metrics), values.Metrics)
+        .Bind(nameof(values.ExtraResources), values.ExtraResources)
+        .Bind(nameof(values.Stats), values.Stats)
+        .Bind(nameof(values.NumaTopology), values.NumaTopology)
+        .Bind(nameof(values.CpuAllocationRatio), values.CpuAllocationRatio)
+        .Bind(nameof(values.RamAllocationRatio), values.RamAllocationRatio)
+        .Bind(nameof(values.DiskAllocationRatio), values.DiskAllocationRatio);
 }

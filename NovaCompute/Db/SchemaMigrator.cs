@@ -1,5 +1,4 @@
 using System.Data.Common;
-using Dapper;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
 
@@ -34,10 +33,12 @@ internal sealed class SchemaMigrator(IDbConnectionFactory factory, ILogger<Schem
         await using var connection = await factory.OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var transaction = await BeginLockedAsync(connection, cancellationToken).ConfigureAwait(false);
 
-        await connection.ExecuteAsync(new CommandDefinition(CreateVersionTable, transaction: transaction,
-            cancellationToken: cancellationToken)).ConfigureAwait(false);
-        var current = await connection.ExecuteScalarAsync<int>(new CommandDefinition(CurrentVersion,
-            transaction: transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        await ExecuteAsync(connection.Command(CreateVersionTable, transaction), cancellationToken).ConfigureAwait(false);
+        int current;
+        await using (var command = connection.Command(CurrentVersion, transaction))
+        {
+            current = await command.ScalarAsync<int>(cancellationToken).ConfigureAwait(false) ?? 0;
+        }
         if (current > LatestVersion)
         {
             throw new SchemaTooNewException(current, LatestVersion);
@@ -45,11 +46,9 @@ internal sealed class SchemaMigrator(IDbConnectionFactory factory, ILogger<Schem
         foreach (var migration in Migrations.Where(m => m.Version > current))
         {
             var sql = factory.Dialect == DatabaseDialect.Sqlite ? migration.Sqlite : migration.PostgreSql;
-            await connection.ExecuteAsync(new CommandDefinition(sql, transaction: transaction,
-                cancellationToken: cancellationToken)).ConfigureAwait(false);
-            await connection.ExecuteAsync(new CommandDefinition(Record.For(factory.Dialect),
-                new { version = migration.Version, description = migration.Description },
-                transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            await ExecuteAsync(connection.Command(sql, transaction), cancellationToken).ConfigureAwait(false);
+            await ExecuteAsync(connection.Command(Record.For(factory.Dialect), transaction)
+                .Bind("version", migration.Version).Bind("description", migration.Description), cancellationToken).ConfigureAwait(false);
             Log.MigrationApplied(logger, migration.Version, migration.Description, factory.Url.ToString());
             current = migration.Version;
         }
@@ -61,13 +60,26 @@ internal sealed class SchemaMigrator(IDbConnectionFactory factory, ILogger<Schem
     public async Task<int> CurrentVersionAsync(CancellationToken cancellationToken)
     {
         await using var connection = await factory.OpenAsync(cancellationToken).ConfigureAwait(false);
-        var exists = await connection.ExecuteScalarAsync<long>(new CommandDefinition(
-            factory.Dialect == DatabaseDialect.Sqlite ? VersionTableExistsSqlite : VersionTableExistsPostgreSql,
-            cancellationToken: cancellationToken)).ConfigureAwait(false);
-        return exists == 0
-            ? 0
-            : await connection.ExecuteScalarAsync<int>(new CommandDefinition(CurrentVersion,
-                cancellationToken: cancellationToken)).ConfigureAwait(false);
+        long exists;
+        await using (var command = connection.Command(
+            factory.Dialect == DatabaseDialect.Sqlite ? VersionTableExistsSqlite : VersionTableExistsPostgreSql))
+        {
+            exists = await command.ScalarAsync<long>(cancellationToken).ConfigureAwait(false) ?? 0;
+        }
+        if (exists == 0)
+        {
+            return 0;
+        }
+        await using var current = connection.Command(CurrentVersion);
+        return await current.ScalarAsync<int>(cancellationToken).ConfigureAwait(false) ?? 0;
+    }
+
+    private static async Task ExecuteAsync(DbCommand command, CancellationToken cancellationToken)
+    {
+        await using (command)
+        {
+            await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
     }
 
     private const string CreateVersionTable = $"""
@@ -102,8 +114,7 @@ internal sealed class SchemaMigrator(IDbConnectionFactory factory, ILogger<Schem
             return sqlite.BeginTransaction(deferred: false);
         }
         var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-        await connection.ExecuteAsync(new CommandDefinition(AdvisoryLock, transaction: transaction,
-            cancellationToken: cancellationToken)).ConfigureAwait(false);
+        await ExecuteAsync(connection.Command(AdvisoryLock, transaction), cancellationToken).ConfigureAwait(false);
         return transaction;
     }
 }

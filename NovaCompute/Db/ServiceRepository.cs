@@ -1,5 +1,4 @@
 using System.Data.Common;
-using Dapper;
 using Microsoft.Data.Sqlite;
 using Npgsql;
 
@@ -78,7 +77,7 @@ internal interface IServiceRepository
     Task<int> GetMinimumVersionAsync(string binary, CancellationToken cancellationToken);
 }
 
-/// <summary>Dapper over <see cref="IDbConnectionFactory"/>; one statement per call, stamped with the database's clock.</summary>
+/// <summary>ADO.NET over <see cref="IDbConnectionFactory"/>; one statement per call, stamped with the database's clock.</summary>
 internal sealed class ServiceRepository(IDbConnectionFactory factory) : IServiceRepository
 {
     private bool Sqlite => factory.Dialect == DatabaseDialect.Sqlite;
@@ -89,8 +88,8 @@ internal sealed class ServiceRepository(IDbConnectionFactory factory) : IService
     public async Task<ServiceRecord?> GetByHostAndBinaryAsync(string host, string binary, CancellationToken cancellationToken)
     {
         await using var connection = await factory.OpenAsync(cancellationToken).ConfigureAwait(false);
-        return await QuerySingleAsync(connection, new CommandDefinition(SelectByHostAndBinary, new { host, binary },
-            cancellationToken: cancellationToken)).ConfigureAwait(false);
+        await using var command = connection.Command(SelectByHostAndBinary).Bind("host", host).Bind("binary", binary);
+        return await QuerySingleAsync(command, cancellationToken).ConfigureAwait(false);
     }
 
     private const string SelectById = $"SELECT {ServiceRecord.Columns} FROM services s WHERE s.id = @id AND s.deleted = 0";
@@ -98,8 +97,8 @@ internal sealed class ServiceRepository(IDbConnectionFactory factory) : IService
     public async Task<ServiceRecord?> GetByIdAsync(int id, CancellationToken cancellationToken)
     {
         await using var connection = await factory.OpenAsync(cancellationToken).ConfigureAwait(false);
-        return await QuerySingleAsync(connection, new CommandDefinition(SelectById, new { id },
-            cancellationToken: cancellationToken)).ConfigureAwait(false);
+        await using var command = connection.Command(SelectById).Bind("id", id);
+        return await QuerySingleAsync(command, cancellationToken).ConfigureAwait(false);
     }
 
     private const string InsertColumns =
@@ -119,18 +118,16 @@ internal sealed class ServiceRepository(IDbConnectionFactory factory) : IService
         await using var connection = await factory.OpenAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            var row = await QuerySingleAsync(connection, new CommandDefinition(Insert.For(factory.Dialect),
-                new
-                {
-                    host = service.Host,
-                    binary = service.Binary,
-                    topic = service.Topic,
-                    disabled = service.Disabled,
-                    disabledReason = service.DisabledReason,
-                    forcedDown = false,
-                    version = service.Version,
-                    uuid = service.Uuid,
-                }, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            await using var command = connection.Command(Insert.For(factory.Dialect))
+                .Bind("host", service.Host)
+                .Bind("binary", service.Binary)
+                .Bind("topic", service.Topic)
+                .Bind("disabled", service.Disabled)
+                .Bind("disabledReason", service.DisabledReason)
+                .Bind("forcedDown", false)
+                .Bind("version", service.Version)
+                .Bind("uuid", service.Uuid);
+            var row = await QuerySingleAsync(command, cancellationToken).ConfigureAwait(false);
             return row ?? throw new InvalidOperationException("INSERT ... RETURNING returned no row");
         }
         catch (DbException ex) when (UniqueViolation(ex) is { } columns)
@@ -152,8 +149,8 @@ internal sealed class ServiceRepository(IDbConnectionFactory factory) : IService
     public async Task<ServiceRecord?> UpdateVersionAsync(int id, int version, CancellationToken cancellationToken)
     {
         await using var connection = await factory.OpenAsync(cancellationToken).ConfigureAwait(false);
-        return await QuerySingleAsync(connection, new CommandDefinition(UpdateVersion.For(factory.Dialect),
-            new { id, version }, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        await using var command = connection.Command(UpdateVersion.For(factory.Dialect)).Bind("id", id).Bind("version", version);
+        return await QuerySingleAsync(command, cancellationToken).ConfigureAwait(false);
     }
 
     // One round trip, no read-modify-write: the increment happens in the database, so a heartbeat
@@ -174,9 +171,9 @@ internal sealed class ServiceRepository(IDbConnectionFactory factory) : IService
             cancellationToken.ThrowIfCancellationRequested();
             return _sqliteHeartbeat.Run(sqlite, id);
         }
-        return await SingleRow.QueryAsync(connection, new CommandDefinition(ReportState.PostgreSql, new { id },
-            cancellationToken: cancellationToken), static reader => new HeartbeatStamp(reader.GetInt32(0),
-                ServiceRecord.ReadTimestamp(reader, 1)!.Value, ServiceRecord.ReadTimestamp(reader, 2)!.Value)).ConfigureAwait(false);
+        await using var command = connection.Command(ReportState.PostgreSql).Bind("id", id);
+        return await SingleRow.QueryAsync(command, static reader => new HeartbeatStamp(reader.GetInt32(0),
+            ServiceRecord.ReadTimestamp(reader, 1)!.Value, ServiceRecord.ReadTimestamp(reader, 2)!.Value), cancellationToken).ConfigureAwait(false);
     }
 
     // A heartbeat round of many services in one statement: the cost of a round is one round trip,
@@ -201,13 +198,12 @@ internal sealed class ServiceRepository(IDbConnectionFactory factory) : IService
         {
             return stamps;
         }
-        object parameters = Sqlite
-            ? new { ids = "[" + string.Join(",", ids.Select(id => id.ToString(System.Globalization.CultureInfo.InvariantCulture))) + "]" }
-            : new { ids = ids.ToArray() };
         await using var connection = await factory.OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using var reader = await connection.ExecuteReaderAsync(new CommandDefinition(
-            Sqlite ? ReportStatesSqlite : ReportStatesPostgreSql, parameters,
-            cancellationToken: cancellationToken)).ConfigureAwait(false);
+        await using var command = Sqlite
+            ? connection.Command(ReportStatesSqlite)
+                .Bind("ids", "[" + string.Join(",", ids.Select(id => id.ToString(System.Globalization.CultureInfo.InvariantCulture))) + "]")
+            : connection.Command(ReportStatesPostgreSql).Bind("ids", ids.ToArray());
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
             stamps[reader.GetInt32(0)] = new HeartbeatStamp(reader.GetInt32(1), ServiceRecord.ReadTimestamp(reader, 2)!.Value,
@@ -248,8 +244,8 @@ internal sealed class ServiceRepository(IDbConnectionFactory factory) : IService
             sql += " AND s.\"binary\" = @binary";
         }
         await using var connection = await factory.OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using var reader = await connection.ExecuteReaderAsync(new CommandDefinition(sql, new { host, binary },
-            cancellationToken: cancellationToken)).ConfigureAwait(false);
+        await using var command = BindFilter(connection.Command(sql), host, binary);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         var rows = new List<ServiceRecord>();
         DateTime now = default;
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
@@ -277,8 +273,8 @@ internal sealed class ServiceRepository(IDbConnectionFactory factory) : IService
         }
         sql += ")";
         await using var connection = await factory.OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using var reader = await connection.ExecuteReaderAsync(new CommandDefinition(sql, new { host, binary },
-            cancellationToken: cancellationToken)).ConfigureAwait(false);
+        await using var command = BindFilter(connection.Command(sql), host, binary);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
             throw new InvalidOperationException("the service list query returned no row");
@@ -296,8 +292,9 @@ internal sealed class ServiceRepository(IDbConnectionFactory factory) : IService
     public async Task<ServiceRecord?> SetDisabledAsync(int id, bool disabled, string? reason, CancellationToken cancellationToken)
     {
         await using var connection = await factory.OpenAsync(cancellationToken).ConfigureAwait(false);
-        return await QuerySingleAsync(connection, new CommandDefinition(SetDisabled.For(factory.Dialect),
-            new { id, disabled, reason = disabled ? reason : null }, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        await using var command = connection.Command(SetDisabled.For(factory.Dialect))
+            .Bind("id", id).Bind("disabled", disabled).Bind("reason", disabled ? reason : null);
+        return await QuerySingleAsync(command, cancellationToken).ConfigureAwait(false);
     }
 
     private static readonly DialectSql SetForcedDown = DialectSql.WithNow(
@@ -306,8 +303,8 @@ internal sealed class ServiceRepository(IDbConnectionFactory factory) : IService
     public async Task<ServiceRecord?> SetForcedDownAsync(int id, bool forcedDown, CancellationToken cancellationToken)
     {
         await using var connection = await factory.OpenAsync(cancellationToken).ConfigureAwait(false);
-        return await QuerySingleAsync(connection, new CommandDefinition(SetForcedDown.For(factory.Dialect),
-            new { id, forcedDown }, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        await using var command = connection.Command(SetForcedDown.For(factory.Dialect)).Bind("id", id).Bind("forcedDown", forcedDown);
+        return await QuerySingleAsync(command, cancellationToken).ConfigureAwait(false);
     }
 
     // nova's soft delete: deleted = id, deleted_at = now, updated_at explicitly preserved.
@@ -322,8 +319,8 @@ internal sealed class ServiceRepository(IDbConnectionFactory factory) : IService
         await using var connection = await factory.OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
         string? host, binary;
-        await using (var reader = await connection.ExecuteReaderAsync(new CommandDefinition(
-            Destroy.For(factory.Dialect), new { id }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false))
+        await using (var command = connection.Command(Destroy.For(factory.Dialect), transaction).Bind("id", id))
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
         {
             if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
             {
@@ -334,8 +331,8 @@ internal sealed class ServiceRepository(IDbConnectionFactory factory) : IService
         }
         if (binary == "nova-compute")
         {
-            await connection.ExecuteAsync(new CommandDefinition(DestroyNodes.For(factory.Dialect),
-                new { id, host }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            await using var command = connection.Command(DestroyNodes.For(factory.Dialect), transaction).Bind("id", id).Bind("host", host);
+            await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
         return true;
@@ -347,14 +344,27 @@ internal sealed class ServiceRepository(IDbConnectionFactory factory) : IService
     public async Task<int> GetMinimumVersionAsync(string binary, CancellationToken cancellationToken)
     {
         await using var connection = await factory.OpenAsync(cancellationToken).ConfigureAwait(false);
-        var minimum = await connection.ExecuteScalarAsync<int?>(new CommandDefinition(MinimumVersion,
-            new { binary, notForced = false }, cancellationToken: cancellationToken)).ConfigureAwait(false);
-        return minimum ?? 0;
+        await using var command = connection.Command(MinimumVersion).Bind("binary", binary).Bind("notForced", false);
+        return await command.ScalarAsync<int>(cancellationToken).ConfigureAwait(false) ?? 0;
     }
 
-    private static async Task<ServiceRecord?> QuerySingleAsync(DbConnection connection, CommandDefinition command)
+    private static async Task<ServiceRecord?> QuerySingleAsync(DbCommand command, CancellationToken cancellationToken)
     {
-        return await SingleRow.QueryAsync(connection, command, static reader => ServiceRecord.Read(reader)).ConfigureAwait(false);
+        return await SingleRow.QueryAsync(command, static reader => ServiceRecord.Read(reader), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The list's optional filters, bound only when the statement names them (as Dapper bound only the parameters a statement used).</summary>
+    private static DbCommand BindFilter(DbCommand command, string? host, string? binary)
+    {
+        if (host is not null)
+        {
+            command.Bind("host", host);
+        }
+        if (binary is not null)
+        {
+            command.Bind("binary", binary);
+        }
+        return command;
     }
 
     /// <summary>The columns of a violated unique constraint (or its name), null for any other error.</summary>

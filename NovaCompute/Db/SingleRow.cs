@@ -1,5 +1,4 @@
 using System.Data.Common;
-using Dapper;
 
 namespace NovaCompute.Db;
 
@@ -21,15 +20,15 @@ namespace NovaCompute.Db;
 internal static class SingleRow
 {
     /// <summary>The row read by <paramref name="read"/>, or default when the statement answered none.</summary>
-    public static async Task<T?> QueryAsync<T>(DbConnection connection, CommandDefinition command, Func<DbDataReader, T> read)
+    public static async Task<T?> QueryAsync<T>(DbCommand command, Func<DbDataReader, T> read, CancellationToken cancellationToken)
     {
-        await using var reader = await connection.ExecuteReaderAsync(command).ConfigureAwait(false);
-        var row = await reader.ReadAsync(command.CancellationToken).ConfigureAwait(false) ? read(reader) : default;
-        while (await reader.ReadAsync(command.CancellationToken).ConfigureAwait(false))
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var row = await reader.ReadAsync(cancellationToken).ConfigureAwait(false) ? read(reader) : default;
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
             // A single-row statement has no further rows; stepping past the last one is the commit.
         }
-        while (await reader.NextResultAsync(command.CancellationToken).ConfigureAwait(false))
+        while (await reader.NextResultAsync(cancellationToken).ConfigureAwait(false))
         {
         }
         return row;
