@@ -93,4 +93,32 @@ public class RabbitConnectionKeeperTests
         Assert.That(lost.Scope.Keys, Has.No.Member("RequestId").And.No.Member("UserId"),
             "a reconnect line minutes later must not name the request that opened the connection");
     }
+
+    [Test]
+    public async Task Recovered_HandlerRemovedBeforeTheConnectionCameBack_OnlyTheRemainingOnesRun()
+    {
+        var prefix = RabbitTestBroker.UniqueName("nova-test");
+        await using var keeper = new RabbitConnectionKeeper(RabbitTestBroker.Settings(prefix) with { RabbitRetryInterval = 1 }, "consume",
+            new LogCollector().CreateFactory().CreateLogger("test"), TimeProvider.System);
+        await keeper.GetAsync(CancellationToken.None);
+        var kept = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var removedRan = 0;
+        Func<Task> removed = () =>
+        {
+            Interlocked.Increment(ref removedRan);
+            return Task.CompletedTask;
+        };
+        keeper.Recovered += removed;
+        keeper.Recovered += () =>
+        {
+            kept.TrySetResult();
+            return Task.CompletedTask;
+        };
+        keeper.Recovered -= removed;
+
+        Assert.That(await RabbitTestBroker.CloseConnectionsAsync(prefix), Is.EqualTo(1));
+        await kept.Task.WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.That(removedRan, Is.Zero);
+    }
 }

@@ -13,7 +13,7 @@ namespace NovaCompute.Tests.Simulation;
 /// on one simulation (its start-up is the expensive part).
 /// </summary>
 [NonParallelizable]
-public class SimulateCommandTests
+public partial class SimulateCommandTests
 {
     private const int Count = 200;
     private const int ServiceDownTime = 6;
@@ -159,8 +159,15 @@ public class SimulateCommandTests
             () => "every compute up again", TimeSpan.FromSeconds(1));
         Assert.That(await _database.ScalarAsync<long>("SELECT count(*) FROM services WHERE host LIKE @p", new { p = _prefix + "-%" }), Is.EqualTo(Count));
 
+        var fanoutQueues = _daemon.Lines.Select(l => FanoutQueue().Match(l)).Where(m => m.Success).Select(m => m.Groups[1].Value).ToList();
+        Assert.That(fanoutQueues, Has.Count.EqualTo(Count).And.Unique);
         _daemon.Signal(DaemonProcess.SIGTERM);
         Assert.That(await _daemon.WaitForExitAsync(TimeSpan.FromSeconds(60)), Is.Zero, _daemon.Output);
-        Assert.That(_daemon.Output, Does.Contain($"Stopped {Count} compute services"));
+        Assert.That(_daemon.Output, Does.Contain($"Deleted {Count} fanout queues").And.Contain($"Stopped {Count} compute services"));
+        // oslo deletes a listener's fanout queue when it closes; x-expires is only the fallback.
+        Assert.That((await RabbitTestBroker.QueueNamesAsync()).Intersect(fanoutQueues), Is.Empty);
     }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"RPC server listening on exchange nova: queues compute, compute\.\S+ and (compute_fanout_[0-9a-f]{32}) ")]
+    private static partial System.Text.RegularExpressions.Regex FanoutQueue();
 }

@@ -105,6 +105,14 @@ internal static class RabbitTestBroker
         return closed;
     }
 
+    /// <summary>The names of the test vhost's queues, by one <c>rabbitmqctl list_queues</c>.</summary>
+    public static async Task<HashSet<string>> QueueNamesAsync()
+    {
+        var listing = await RabbitmqctlAsync("list_queues", "-p", TestServices.RabbitVhost, "name", "--formatter", "json");
+        using var document = JsonDocument.Parse(listing);
+        return document.RootElement.EnumerateArray().Select(q => q.GetProperty("name").GetString()!).ToHashSet(StringComparer.Ordinal);
+    }
+
     /// <summary>Queue properties as the broker reports them (<c>rabbitmqctl list_queues</c>).</summary>
     public static async Task<QueueInfo?> QueueAsync(string name)
     {

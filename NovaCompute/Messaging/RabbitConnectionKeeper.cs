@@ -43,8 +43,32 @@ public sealed class RabbitConnectionKeeper : IAsyncDisposable
     /// <summary>The client-provided connection name the broker shows (<c>rabbitmqctl list_connections name</c>).</summary>
     public string ConnectionName { get; }
 
-    /// <summary>Raised after the client re-opened the connection and recovered channels, topology and consumers.</summary>
-    public event Func<Task>? Recovered;
+    private readonly HashSet<Func<Task>> _recovered = [];
+
+    /// <summary>
+    /// Raised after the client re-opened the connection and recovered channels, topology and
+    /// consumers. A set rather than a multicast delegate: a simulation's ten thousand RPC servers
+    /// each subscribe and unsubscribe, which would copy the whole invocation list every time.
+    /// </summary>
+    public event Func<Task>? Recovered
+    {
+        add
+        {
+            ArgumentNullException.ThrowIfNull(value);
+            lock (_recovered)
+            {
+                _recovered.Add(value);
+            }
+        }
+        remove
+        {
+            ArgumentNullException.ThrowIfNull(value);
+            lock (_recovered)
+            {
+                _recovered.Remove(value);
+            }
+        }
+    }
 
     public bool IsOpen => _connection?.IsOpen == true;
 
@@ -126,18 +150,20 @@ public sealed class RabbitConnectionKeeper : IAsyncDisposable
         connection.RecoverySucceededAsync += async (_, _) =>
         {
             Log.Reconnected(_logger, ConnectionId, connection.Endpoint.HostName, connection.Endpoint.Port, Purpose, connection.LocalPort);
-            if (Recovered is { } handlers)
+            Func<Task>[] handlers;
+            lock (_recovered)
             {
-                foreach (var handler in handlers.GetInvocationList().Cast<Func<Task>>())
+                handlers = [.. _recovered];
+            }
+            foreach (var handler in handlers)
+            {
+                try
                 {
-                    try
-                    {
-                        await handler().ConfigureAwait(false);
-                    }
-                    catch (Exception ex) when (ex is not OutOfMemoryException)
-                    {
-                        Log.CallbackFailed(_logger, ex, ConnectionId);
-                    }
+                    await handler().ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is not OutOfMemoryException)
+                {
+                    Log.CallbackFailed(_logger, ex, ConnectionId);
                 }
             }
         };

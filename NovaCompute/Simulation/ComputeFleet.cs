@@ -2,6 +2,7 @@ using System.Globalization;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using NovaCompute.Config;
+using NovaCompute.Messaging;
 
 namespace NovaCompute.Simulation;
 
@@ -116,11 +117,20 @@ internal sealed partial class ComputeFleet(SimulationSettings settings, Simulati
     private void SetStatus() =>
         status.Set("service", $"Simulating {Started}/{settings.Count} computes {settings.HostName(1)}…{settings.HostName(settings.Count)} (nova-compute)");
 
-    /// <summary>Stops every compute that started (or was starting), 32 at a time.</summary>
+    /// <summary>Stops every compute that started (or was starting): consumption for all at once, the rest 32 at a time.</summary>
     public async Task StopAsync(CancellationToken cancellationToken)
     {
         var startedAt = context.Time.GetTimestamp();
         Log.Stopping(logger, Started);
+        // Every server stops taking deliveries, then their shared channels close: the broker ends
+        // all subscriptions at once (requeueing what no worker took) instead of one basic.cancel
+        // per consumer. Each compute's own stop then drains, deletes its fanout queue and cleans up.
+        foreach (var compute in _computes)
+        {
+            compute.BeginStop();
+        }
+        await context.Channels.CloseConsumeChannelsAsync().ConfigureAwait(false);
+        Log.ConsumingStopped(logger, context.Channels.Count, context.Time.GetElapsedTime(startedAt).TotalSeconds);
         await Parallel.ForEachAsync(_computes, new ParallelOptions { MaxDegreeOfParallelism = StopConcurrency, CancellationToken = CancellationToken.None },
             async (compute, _) =>
             {
@@ -134,6 +144,18 @@ internal sealed partial class ComputeFleet(SimulationSettings settings, Simulati
                 }
             }).ConfigureAwait(false);
         Interlocked.Exchange(ref _started, 0);
+        var toDelete = context.Channels.QueuesToDelete;
+        var deletingAt = context.Time.GetTimestamp();
+        Log.DeletingFanoutQueues(logger, toDelete);
+        var deleted = await context.Channels.DeleteQueuesAsync(cancellationToken).ConfigureAwait(false);
+        if (deleted < toDelete)
+        {
+            Log.FanoutQueuesLeft(logger, toDelete - deleted, deleted, context.Config.Current.Get(MessagingOptions.RabbitTransientQueuesTtl));
+        }
+        else
+        {
+            Log.FanoutQueuesDeleted(logger, deleted, context.Time.GetElapsedTime(deletingAt).TotalSeconds);
+        }
         Log.Stopped(logger, settings.Count, context.Time.GetElapsedTime(startedAt).TotalSeconds);
     }
 
@@ -174,5 +196,17 @@ internal sealed partial class ComputeFleet(SimulationSettings settings, Simulati
 
         [LoggerMessage(EventId = 3815, Level = LogLevel.Error, Message = "Stopping compute service {Host} failed")]
         public static partial void StopFailed(ILogger logger, Exception exception, string host);
+
+        [LoggerMessage(EventId = 3819, Level = LogLevel.Information, Message = "Stopped consuming: closed {Channels} shared consume channels ({Seconds:0.0} s)")]
+        public static partial void ConsumingStopped(ILogger logger, int channels, double seconds);
+
+        [LoggerMessage(EventId = 3816, Level = LogLevel.Information, Message = "Deleting {Count} fanout queues")]
+        public static partial void DeletingFanoutQueues(ILogger logger, int count);
+
+        [LoggerMessage(EventId = 3817, Level = LogLevel.Information, Message = "Deleted {Count} fanout queues ({Seconds:0.0} s)")]
+        public static partial void FanoutQueuesDeleted(ILogger logger, int count, double seconds);
+
+        [LoggerMessage(EventId = 3818, Level = LogLevel.Warning, Message = "Left {Left} fanout queues to expire by their x-expires ({TtlSeconds} s, rabbit_transient_queues_ttl) after deleting {Deleted}: the graceful shutdown timeout ran out or the broker went away")]
+        public static partial void FanoutQueuesLeft(ILogger logger, int left, int deleted, int ttlSeconds);
     }
 }

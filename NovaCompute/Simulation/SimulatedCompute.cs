@@ -96,6 +96,15 @@ internal sealed partial class SimulatedCompute : IAsyncDisposable
         _stage = 3;
     }
 
+    /// <summary>Before the fleet closes the shared consume channels: the RPC server takes no more deliveries.</summary>
+    public void BeginStop()
+    {
+        if (Volatile.Read(ref _stage) >= 2)
+        {
+            _rpc.BeginStop();
+        }
+    }
+
     /// <summary>The reverse: periodic tasks, the RPC server (drained), <c>cleanup_host</c>, the heartbeat.</summary>
     public async Task StopAsync(CancellationToken cancellationToken)
     {

@@ -19,7 +19,11 @@ public sealed class RpcChannelPool(RabbitTransport transport, int expectedServer
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly IChannel?[] _channels = new IChannel?[Math.Max(1, (expectedServers + serversPerChannel - 1) / serversPerChannel)];
     private readonly List<IChannel> _opened = [];
+    private readonly List<string> _toDelete = [];
     private int _handedOut;
+
+    /// <summary>Channels <see cref="DeleteQueuesAsync"/> deletes on at once.</summary>
+    private const int DeleteChannels = 4;
 
     public int ServersPerChannel => serversPerChannel;
 
@@ -53,23 +57,130 @@ public sealed class RpcChannelPool(RabbitTransport transport, int expectedServer
         }
     }
 
+    /// <summary>
+    /// Closes the consume channels, so the broker ends every subscription on them at once and
+    /// requeues what it delivered but was not acknowledged. A fleet stops consuming this way: one
+    /// <c>channel.close</c> per channel instead of a <c>basic.cancel</c> per consumer, each of which
+    /// costs the shared topic queue's process a pass over all its consumers (thousands in a
+    /// simulation), so that cancelling them one by one grows with the square of the fleet.
+    /// </summary>
+    public async Task CloseConsumeChannelsAsync()
+    {
+        await _gate.WaitAsync(CancellationToken.None).ConfigureAwait(false);
+        try
+        {
+            await Task.WhenAll(_channels.OfType<IChannel>().Select(CloseQuietlyAsync)).ConfigureAwait(false);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>
+    /// Marks a server's fanout queue for deletion when the pool closes: oslo deletes a listener's
+    /// fanout queues when its connection closes, and a fleet's thousands of deletes are then done
+    /// together by <see cref="DeleteQueuesAsync"/> instead of each server waiting for its own.
+    /// </summary>
+    public void DeleteOnClose(string queue)
+    {
+        lock (_toDelete)
+        {
+            _toDelete.Add(queue);
+        }
+    }
+
+    /// <summary>Queues marked by <see cref="DeleteOnClose"/> and not deleted yet.</summary>
+    public int QueuesToDelete
+    {
+        get
+        {
+            lock (_toDelete)
+            {
+                return _toDelete.Count;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Deletes the queues marked by <see cref="DeleteOnClose"/>, a few channels at once (the broker
+    /// does a queue's delete and its bindings' removal one at a time, so more channels would only
+    /// wait longer), until all are gone or <paramref name="cancellationToken"/> fires. Returns how
+    /// many were deleted; what is left expires by its <c>x-expires</c>, the fallback oslo relies on too.
+    /// </summary>
+    public async Task<int> DeleteQueuesAsync(CancellationToken cancellationToken)
+    {
+        var deleted = 0;
+        try
+        {
+            await Task.WhenAll(Enumerable.Range(0, DeleteChannels).Select(_ => DeleteSomeAsync())).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            // Out of time: the rest expire.
+        }
+        return deleted;
+
+        async Task DeleteSomeAsync()
+        {
+            var connection = await transport.ConsumeConnection.GetAsync(cancellationToken).ConfigureAwait(false);
+            await using var channel = await connection.CreateChannelAsync(
+                new CreateChannelOptions(publisherConfirmationsEnabled: false, publisherConfirmationTrackingEnabled: false), cancellationToken).ConfigureAwait(false);
+            while (!cancellationToken.IsCancellationRequested && TakeQueueToDelete() is { } queue)
+            {
+                try
+                {
+                    await channel.QueueDeleteAsync(queue, ifUnused: false, ifEmpty: false, cancellationToken: cancellationToken).ConfigureAwait(false);
+                    Interlocked.Increment(ref deleted);
+                }
+                catch (Exception ex) when (ex is RabbitMQ.Client.Exceptions.AlreadyClosedException or RabbitMQ.Client.Exceptions.OperationInterruptedException
+                    or IOException or TimeoutException)
+                {
+                    // The broker is gone: the queues expire by themselves.
+                    return;
+                }
+            }
+            await CloseQuietlyAsync(channel).ConfigureAwait(false);
+        }
+    }
+
+    private string? TakeQueueToDelete()
+    {
+        lock (_toDelete)
+        {
+            if (_toDelete.Count == 0)
+            {
+                return null;
+            }
+            var queue = _toDelete[^1];
+            _toDelete.RemoveAt(_toDelete.Count - 1);
+            return queue;
+        }
+    }
+
+    /// <summary>Closes the channels. Queues still marked for deletion are left to expire: the owner deletes them with <see cref="DeleteQueuesAsync"/> within its own deadline.</summary>
     public async ValueTask DisposeAsync()
     {
         foreach (var channel in _opened)
         {
-            try
-            {
-                await channel.CloseAsync(CancellationToken.None).ConfigureAwait(false);
-            }
-            catch (Exception ex) when (ex is RabbitMQ.Client.Exceptions.AlreadyClosedException or RabbitMQ.Client.Exceptions.OperationInterruptedException
-                or IOException or TimeoutException)
-            {
-                // The broker is gone; nothing to close.
-            }
+            await CloseQuietlyAsync(channel).ConfigureAwait(false);
             await channel.DisposeAsync().ConfigureAwait(false);
         }
         _opened.Clear();
         Array.Clear(_channels);
         _gate.Dispose();
+    }
+
+    private static async Task CloseQuietlyAsync(IChannel channel)
+    {
+        try
+        {
+            await channel.CloseAsync(CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is RabbitMQ.Client.Exceptions.AlreadyClosedException or RabbitMQ.Client.Exceptions.OperationInterruptedException
+            or IOException or TimeoutException)
+        {
+            // The broker is gone; nothing to close.
+        }
     }
 }

@@ -29,6 +29,7 @@ public sealed class RpcServer : IHostedService, IAsyncDisposable
     private readonly RpcChannelPool? _sharedChannels;
     private IChannel? _channel;
     private int _state; // 0 new, 1 started, 2 stopped
+    private int _stopBegun;
 
     /// <param name="sharedChannels">When given, the server consumes on a channel shared with other servers of this process and leaves it open on stop.</param>
     public RpcServer(RabbitTransport transport, RpcServerSettings settings, RpcDispatcher dispatcher, ILogger<RpcServer> logger, TimeProvider? time = null,
@@ -120,6 +121,20 @@ public sealed class RpcServer : IHostedService, IAsyncDisposable
         return Task.CompletedTask;
     }
 
+    /// <summary>
+    /// The first step of <see cref="StopAsync"/>: deliveries from now on are left unacknowledged
+    /// (the broker requeues them when the channel closes) and nothing subscribes again. A fleet
+    /// takes this step for all its servers before closing their shared channels.
+    /// </summary>
+    public void BeginStop()
+    {
+        if (Volatile.Read(ref _state) != 0 && Interlocked.Exchange(ref _stopBegun, 1) == 0)
+        {
+            _intake.BeginStop();
+            _transport.ConsumeConnection.Recovered -= OnRecoveredAsync;
+        }
+    }
+
     /// <summary>Stops consuming, waits for running requests to finish and reply (up to the graceful timeout), then closes the channel.</summary>
     public async Task StopAsync(CancellationToken cancellationToken)
     {
@@ -127,12 +142,12 @@ public sealed class RpcServer : IHostedService, IAsyncDisposable
         {
             return;
         }
-        _intake.BeginStop();
-        _transport.ConsumeConnection.Recovered -= OnRecoveredAsync;
+        BeginStop();
         var channel = _channel!;
         foreach (var consumer in _consumers)
         {
-            if (consumer.Tag is { } tag)
+            // A shared channel may already be closed by its pool (a fleet stopping at once): that ended the subscriptions.
+            if (consumer.Tag is { } tag && channel.IsOpen)
             {
                 try
                 {
@@ -157,9 +172,13 @@ public sealed class RpcServer : IHostedService, IAsyncDisposable
         try
         {
             // oslo deletes the fanout queue when the listener closes; its x-expires is only the fallback.
-            await channel.QueueDeleteAsync(FanoutQueue, ifUnused: false, ifEmpty: false, cancellationToken: CancellationToken.None).ConfigureAwait(false);
-            if (_sharedChannels is null)
+            if (_sharedChannels is { } pool)
             {
+                pool.DeleteOnClose(FanoutQueue);
+            }
+            else
+            {
+                await channel.QueueDeleteAsync(FanoutQueue, ifUnused: false, ifEmpty: false, cancellationToken: CancellationToken.None).ConfigureAwait(false);
                 await channel.CloseAsync(CancellationToken.None).ConfigureAwait(false);
             }
         }
