@@ -2,7 +2,7 @@
 # NovaCompute build entry point.
 #   ./build.sh run       install what the daemon needs, build, run it in the foreground (state in ./var)
 #   ./build.sh test      install and start what the tests need, run every test
-#   ./build.sh publish   framework-dependent ReadyToRun Release build in dist/nova-compute/
+#   ./build.sh publish   Native AOT Release build in dist/nova-compute/
 #   ./build.sh bench [NAME...]   benchmarks (rpc, startup, servicegroup; all when none is named)
 #   ./build.sh install [--root DIR]    publish and install under /usr/lib/nova-compute with the systemd unit
 #   ./build.sh uninstall [--root DIR]  remove what install put there (keeps /etc/nova and /var/lib/nova)
@@ -110,15 +110,18 @@ services() {
 }
 
 publish() {
-  log "publishing to dist/nova-compute"
-  rm -rf dist/nova-compute
-  # ReadyToRun: the daemon's own and its packages' code arrives precompiled, so start-up runs
-  # little JIT (start -> READY=1 about a third shorter, measured by ./build.sh bench startup);
-  # tiered compilation still recompiles what is hot. ReadyToRun code is per platform, hence the
-  # runtime identifier (framework-dependent still: the machine's .NET runtime runs it).
-  dotnet publish NovaCompute/NovaCompute.csproj -c Release -o dist/nova-compute --nologo -v quiet \
-    -p:UseAppHost=true -r linux-x64 --self-contained false -p:PublishReadyToRun=true >/dev/null
+  # Native AOT: ILC compiles the daemon and every library it uses to one native executable,
+  # linked by the platform toolchain (clang, zlib). No JIT and no runtime to load at start-up,
+  # and only the code the daemon reaches is in memory (issue 13: RSS and start -> READY=1).
+  apt_install clang zlib1g-dev
+  log "publishing to dist/nova-compute (Native AOT)"
+  rm -rf dist/nova-compute dist/nova-compute.dbg
+  dotnet publish NovaCompute/NovaCompute.csproj -c Release -r linux-x64 -o dist/nova-compute --nologo -v quiet >/dev/null || {
+    dotnet publish NovaCompute/NovaCompute.csproj -c Release -r linux-x64 -o dist/nova-compute --nologo -v quiet; die "publish failed"; }
   [ -x dist/nova-compute/nova-compute ] || die "publish produced no dist/nova-compute/nova-compute"
+  # The native debug symbols (twice the executable's size) stay beside dist/nova-compute/ for a
+  # debugger or a core dump; install copies only what runs. Stack traces do not need them.
+  mv -f dist/nova-compute/nova-compute.dbg dist/nova-compute.dbg
 }
 
 cmd_test() {

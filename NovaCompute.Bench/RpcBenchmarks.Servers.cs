@@ -49,7 +49,7 @@ internal sealed partial class RpcBenchmarks
         await channel.QueueBindAsync(queue, "nova", queue);
         await channel.BasicQosAsync(0, 64, false);
         var placeholder = new string('0', 32);
-        var template = RpcMessages.Reply(placeholder, new Dictionary<string, object?> { ["service"] = "compute", ["arg"] = new { seq = 0, tag = "anchor" } },
+        var template = RpcMessages.Reply(placeholder, new Dictionary<string, object?> { ["service"] = "compute", ["arg"] = new Dictionary<string, object?> { ["seq"] = 0, ["tag"] = "anchor" } },
             null, ending: true, JsonRpcEntitySerializer.Instance, null);
         var idAt = template.AsSpan().IndexOf(Encoding.ASCII.GetBytes(placeholder));
         using var workers = new SemaphoreSlim(64);

@@ -8,7 +8,7 @@ namespace NovaCompute.Tests.Cli;
 
 public class PeriodicCommandsTests
 {
-    private sealed class Tasks
+    private sealed class Tasks : PeriodicTasks
     {
         [PeriodicTask(Spacing = 0, RunImmediately = true)]
         public Task Defaulted(CancellationToken cancellationToken) => Task.CompletedTask;

@@ -5,7 +5,7 @@ namespace NovaCompute.Tests.Periodic;
 
 public class PeriodicTaskSchedulerTests
 {
-    private sealed class Manager
+    private sealed class Manager : PeriodicTasks
     {
         [PeriodicTask(Spacing = 10)]
         public Task Ten(CancellationToken cancellationToken) => Task.CompletedTask;

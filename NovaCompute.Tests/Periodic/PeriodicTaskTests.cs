@@ -7,7 +7,7 @@ public class PeriodicTaskTests
 {
     internal static readonly IntOpt TestSpacing = new("test_spacing_option", 30) { Mutable = true };
 
-    private sealed class Manager
+    private sealed class Manager : PeriodicTasks
     {
         [PeriodicTask(Spacing = 10)]
         public Task HealInstanceInfoCache(CancellationToken cancellationToken) => Task.CompletedTask;
@@ -28,7 +28,7 @@ public class PeriodicTaskTests
         public Task FromOption(CancellationToken cancellationToken) => Task.CompletedTask;
     }
 
-    private sealed class BadSignature
+    private sealed class BadSignature : PeriodicTasks
     {
         [PeriodicTask]
         public void NotAsync()
@@ -36,7 +36,7 @@ public class PeriodicTaskTests
         }
     }
 
-    private sealed class UnknownOption
+    private sealed class UnknownOption : PeriodicTasks
     {
         [PeriodicTask(SpacingOption = "no_such_option")]
         public Task Run(CancellationToken cancellationToken) => Task.CompletedTask;

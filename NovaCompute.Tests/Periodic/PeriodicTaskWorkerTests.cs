@@ -8,7 +8,7 @@ namespace NovaCompute.Tests.Periodic;
 
 public class PeriodicTaskWorkerTests
 {
-    private sealed class Manager
+    private sealed class Manager : PeriodicTasks
     {
         public ConcurrentQueue<string> Calls { get; } = new();
         public TaskCompletionSource SlowGate { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http;
@@ -41,16 +42,20 @@ internal sealed class ComputeFault(int status, string message) : Exception(messa
 /// <summary>JSON answers as nova sends them: <c>application/json</c>, UTF-8.</summary>
 internal static class ApiJson
 {
-    private static readonly JsonSerializerOptions Options = new()
+    private static readonly JsonWriterOptions WriterOptions = new()
     {
-        WriteIndented = false,
         // The body is application/json, never HTML: '+' and quotes need no \u escapes (nova's JSON has none).
         Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
     };
 
     public static async Task WriteAsync(HttpContext context, int status, JsonNode body)
     {
-        var bytes = JsonSerializer.SerializeToUtf8Bytes(body, Options);
+        var buffer = new ArrayBufferWriter<byte>(256);
+        using (var writer = new Utf8JsonWriter(buffer, WriterOptions))
+        {
+            body.WriteTo(writer);
+        }
+        var bytes = buffer.WrittenMemory;
         context.Response.StatusCode = status;
         context.Response.ContentType = "application/json";
         context.Response.ContentLength = bytes.Length;

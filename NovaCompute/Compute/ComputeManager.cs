@@ -14,7 +14,7 @@ namespace NovaCompute.Compute;
 /// caller gets oslo's <c>NoSuchMethod</c> instead of a pretend answer.
 /// </summary>
 [RpcEndpoint(Version = "6.1")]
-internal sealed partial class ComputeManager : Manager
+internal sealed partial class ComputeManager : Manager, IRpcEndpoint
 {
     private readonly IComputeDriver _driver;
     private readonly ResourceTracker _tracker;
@@ -57,7 +57,7 @@ internal sealed partial class ComputeManager : Manager
     /// <summary>nova's <c>_ComputeV5Proxy</c>: 5.0–5.13 requests land here.</summary>
     public ComputeV5Proxy V5Proxy { get; }
 
-    public override IReadOnlyList<object> AdditionalEndpoints => [V5Proxy];
+    public override IReadOnlyList<IRpcEndpoint> AdditionalEndpoints => [V5Proxy];
 
     public override async Task InitHostAsync(CancellationToken cancellationToken)
     {
@@ -146,7 +146,7 @@ internal sealed partial class ComputeManager : Manager
 /// daemon serves kept their signatures from 5.0 to 6.x, so each forwards to the manager unchanged.
 /// </summary>
 [RpcEndpoint(Version = "5.13")]
-internal sealed class ComputeV5Proxy(ComputeManager manager)
+internal sealed class ComputeV5Proxy(ComputeManager manager) : IRpcEndpoint
 {
     [RpcMethod("get_host_uptime")]
     public Task<string> GetHostUptimeAsync(CancellationToken cancellationToken) => manager.GetHostUptimeAsync(cancellationToken);

@@ -1,4 +1,6 @@
 using NovaCompute.Config;
+using NovaCompute.Messaging.Rpc;
+using NovaCompute.Periodic;
 
 namespace NovaCompute.Compute;
 
@@ -11,7 +13,7 @@ namespace NovaCompute.Compute;
 /// server started, <see cref="CleanupHostAsync"/> on stop once RPC is drained, and
 /// <see cref="ResetAsync"/> on SIGHUP. Every hook does nothing unless overridden.
 /// </summary>
-public abstract class Manager(string host, string serviceName)
+public abstract class Manager(string host, string serviceName) : PeriodicTasks
 {
     public string Host { get; } = host;
 
@@ -19,7 +21,7 @@ public abstract class Manager(string host, string serviceName)
     public string ServiceName { get; } = serviceName;
 
     /// <summary>Endpoints served after the manager and <c>BaseRPCAPI</c>, in this order.</summary>
-    public virtual IReadOnlyList<object> AdditionalEndpoints => [];
+    public virtual IReadOnlyList<IRpcEndpoint> AdditionalEndpoints => [];
 
     public virtual Task InitHostAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 

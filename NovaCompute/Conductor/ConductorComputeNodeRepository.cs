@@ -156,7 +156,7 @@ internal sealed class ConductorComputeNodeRepository(ConductorApi conductor) : I
         }
         foreach (var item in list.OfType<JsonArray>().Where(i => i.Count == 3))
         {
-            specs.Add(new JsonObject
+            specs.Add((JsonNode)new JsonObject
             {
                 [NovaObject.NameKey] = "HVSpec",
                 [NovaObject.NamespaceKey] = "nova",
@@ -258,7 +258,7 @@ internal sealed class ConductorComputeNodeRepository(ConductorApi conductor) : I
         foreach (var spec in list.OfType<JsonObject>())
         {
             var data = spec[NovaObject.DataKey] as JsonObject;
-            rows.Add(new JsonArray(data?["arch"]?.DeepClone(), data?["hv_type"]?.DeepClone(), data?["vm_mode"]?.DeepClone()));
+            rows.Add((JsonNode)new JsonArray(data?["arch"]?.DeepClone(), data?["hv_type"]?.DeepClone(), data?["vm_mode"]?.DeepClone()));
         }
         return PythonJson.Dumps(rows);
     }

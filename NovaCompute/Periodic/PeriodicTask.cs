@@ -59,14 +59,17 @@ public sealed class PeriodicTask
     /// The periodic tasks a manager declares, in declaration order (oslo keeps definition order).
     /// Spacing options are resolved against the catalog now, so a typo fails start-up, not a run.
     /// </summary>
-    public static IReadOnlyList<PeriodicTask> Collect(object manager, IReadOnlyList<Opt> catalog)
+    public static IReadOnlyList<PeriodicTask> Collect(PeriodicTasks manager, IReadOnlyList<Opt> catalog)
     {
         var type = manager.GetType();
         var tasks = new List<PeriodicTask>();
+        // Declaration order from the attribute's source line (a base class's tasks first):
+        // reflection's own order is unspecified, and Native AOT has no metadata tokens to sort by.
         var methods = type.GetMethods(BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic)
             .Select(m => (Method: m, Declaration: m.GetCustomAttribute<PeriodicTaskAttribute>()))
             .Where(m => m.Declaration is not null)
-            .OrderBy(m => m.Method.MetadataToken);
+            .OrderBy(m => Depth(m.Method.DeclaringType))
+            .ThenBy(m => m.Declaration!.Line);
         foreach (var (method, declaration) in methods)
         {
             var parameters = method.GetParameters();
@@ -91,5 +94,15 @@ public sealed class PeriodicTask
             throw new InvalidOperationException($"periodic task name {duplicate.Key} is used twice in {type.Name}");
         }
         return tasks;
+    }
+
+    private static int Depth(Type? type)
+    {
+        var depth = 0;
+        for (; type?.BaseType is { } parent; type = parent)
+        {
+            depth++;
+        }
+        return depth;
     }
 }

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace NovaCompute.Periodic;
 
 /// <summary>
@@ -5,8 +7,11 @@ namespace NovaCompute.Periodic;
 /// <see cref="CancellationToken"/> and returns a <see cref="Task"/>.
 /// </summary>
 [AttributeUsage(AttributeTargets.Method, Inherited = true)]
-public sealed class PeriodicTaskAttribute : Attribute
+public sealed class PeriodicTaskAttribute([CallerLineNumber] int line = 0) : Attribute
 {
+    /// <summary>The source line of the declaration, which orders a class's tasks as oslo does (definition order).</summary>
+    public int Line { get; } = line;
+
     /// <summary>Seconds between runs; 0 means oslo's default of 60, negative leaves the task out.</summary>
     public double Spacing { get; init; }
 

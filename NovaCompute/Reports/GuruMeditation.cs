@@ -1,5 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Reflection;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
 using NovaCompute.Api;
@@ -36,9 +38,14 @@ internal sealed partial class GuruMeditation(
     private const string Vendor = "OpenStack Foundation";
     private const string Product = "OpenStack Nova";
 
-    /// <summary>Why the other threads show no stack: .NET can walk only the calling thread's stack from inside the process.</summary>
-    internal const string NoStackReason =
-        "No Traceback! (the .NET runtime cannot capture another thread's stack from inside the process; `dotnet-stack report -p <pid>` prints every managed stack)";
+    /// <summary>
+    /// Why the other threads show no stack: .NET can walk only the calling thread's stack from
+    /// inside the process. What can, from outside, depends on the build: dotnet-stack needs the
+    /// runtime's diagnostics (JIT builds); a Native AOT executable is a native process to gdb.
+    /// </summary>
+    internal static readonly string NoStackReason = RuntimeFeature.IsDynamicCodeSupported
+        ? "No Traceback! (the .NET runtime cannot capture another thread's stack from inside the process; `dotnet-stack report -p <pid>` prints every managed stack)"
+        : "No Traceback! (the .NET runtime cannot capture another thread's stack from inside the process; `gdb -p <pid> -batch -ex 'thread apply all bt'` prints every thread's stack, named with the build's nova-compute.dbg)";
 
     private readonly SemaphoreSlim _oneAtATime = new(1, 1);
 
@@ -216,12 +223,14 @@ internal sealed partial class GuruMeditation(
     private static List<ReportFrame> CurrentStack() =>
         new StackTrace(fNeedFileInfo: true).GetFrames().Reverse().Select(frame =>
         {
-            var method = frame.GetMethod();
-            var type = method?.DeclaringType;
+            // DiagnosticMethodInfo: the names a Native AOT build keeps for stack traces. Such a build
+            // has no file names or line numbers (no portable PDB), so frames name the assembly instead.
+            var method = DiagnosticMethodInfo.Create(frame);
+            var assembly = method?.DeclaringAssemblyName is { } display ? new AssemblyName(display).Name : null;
             return new ReportFrame(
-                frame.GetFileName() ?? type?.Assembly.GetName().Name ?? "<unknown>",
+                frame.GetFileName() ?? assembly ?? "<unknown>",
                 frame.GetFileLineNumber(),
-                method is null ? "<unknown>" : $"{type?.FullName}.{method.Name}");
+                method is null ? "<unknown>" : $"{method.DeclaringTypeName}.{method.Name}");
         }).ToList();
 
     private static ReportProcess ThisProcess()

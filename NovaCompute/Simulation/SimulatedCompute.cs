@@ -60,7 +60,7 @@ internal sealed partial class SimulatedCompute : IAsyncDisposable
         _registrar = new ServiceRegistrar(context.Services, Identity, context.Registration, loggers.CreateLogger<ServiceRegistrar>());
 
         // The endpoints in nova's order, as AddRpcServer composes them for the daemon.
-        List<object> endpoints = [_manager, .. _manager.AdditionalEndpoints, new BaseRpcApi(Identity.Topic)];
+        List<IRpcEndpoint> endpoints = [_manager, .. _manager.AdditionalEndpoints, new BaseRpcApi(Identity.Topic)];
         if (config.Get(MessagingOptions.RpcPingEnabled))
         {
             endpoints.Add(new OsloPingEndpoint());

@@ -114,7 +114,7 @@ public class RpcClientTests
         await channel.QueueBindAsync(topic + "_fanout_test", $"{topic}_fanout", topic);
 
         var client = new RpcClient(rig.Waiter, new RpcTarget { Topic = topic, Namespace = "baseapi", Version = "1.0" }, timeout: TimeSpan.FromSeconds(60));
-        var call = client.CallAsync(Context, "ping", new Dictionary<string, object?> { ["arg"] = new { seq = 0, tag = "anchor" } });
+        var call = client.CallAsync(Context, "ping", new Dictionary<string, object?> { ["arg"] = new Dictionary<string, object?> { ["seq"] = 0, ["tag"] = "anchor" } });
         var request = await GetAsync(channel, topic);
         var plain = new RpcClient(rig.Waiter, new RpcTarget { Topic = topic, Version = "1.0" });
         await plain.CastAsync(Context, "sink", new Dictionary<string, object?> { ["seq"] = 0 });

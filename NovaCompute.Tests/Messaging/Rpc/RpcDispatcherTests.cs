@@ -8,7 +8,7 @@ namespace NovaCompute.Tests.Messaging.Rpc;
 public class RpcDispatcherTests
 {
     [RpcEndpoint(Version = "6.1")]
-    private sealed class Manager
+    private sealed class Manager : IRpcEndpoint
     {
         [RpcMethod]
         public string WhoAmI() => "manager";
@@ -24,26 +24,45 @@ public class RpcDispatcherTests
     }
 
     [RpcEndpoint(Version = "5.13")]
-    private sealed class V5Proxy
+    private sealed class V5Proxy : IRpcEndpoint
     {
         [RpcMethod("who_am_i")]
         public string WhoAmI() => "proxy";
     }
 
     [RpcEndpoint(Namespace = "baseapi", Version = "1.1", LegacyNamespaces = ["oldapi"])]
-    private sealed class Base
+    private sealed class Base : IRpcEndpoint
     {
         [RpcMethod]
         public string WhoAmI() => "base";
     }
 
     [RpcEndpoint]
-    private sealed class Underscored
+    private sealed class Underscored : IRpcEndpoint
     {
         [RpcMethod("_hidden")]
         public void Hidden()
         {
         }
+    }
+
+    private sealed class Unmarked : IRpcEndpoint;
+
+    [RpcEndpoint]
+    private sealed class Results : IRpcEndpoint
+    {
+        [RpcMethod]
+        public async Task<string> Text() { await Task.Yield(); return "text"; }
+
+        [RpcMethod]
+        public async ValueTask<int?> Maybe() { await Task.Yield(); return 7; }
+    }
+
+    [RpcEndpoint]
+    private sealed class StructResult : IRpcEndpoint
+    {
+        [RpcMethod]
+        public Task<TimeSpan> Elapsed() => Task.FromResult(TimeSpan.Zero);
     }
 
     private sealed class Recording : IRpcEntitySerializer
@@ -130,7 +149,22 @@ public class RpcDispatcherTests
     [Test]
     public void Construct_EndpointWithoutAttribute_Refused()
     {
-        Assert.That(() => new RpcDispatcher([new object()]), Throws.ArgumentException.With.Message.Contains("is not marked [RpcEndpoint]"));
+        Assert.That(() => new RpcDispatcher([new Unmarked()]), Throws.ArgumentException.With.Message.Contains("is not marked [RpcEndpoint]"));
+    }
+
+    [Test]
+    public void Construct_TaskOfAnUnlistedValueType_RefusedNamingTheMethod()
+    {
+        Assert.That(() => new RpcDispatcher([new StructResult()]),
+            Throws.ArgumentException.With.Message.Contains("StructResult.Elapsed").And.Message.Contains("not of TimeSpan"));
+    }
+
+    [Test]
+    public async Task Dispatch_TaskOfAClassAndValueTaskOfAValue_ResultsUnwrapped()
+    {
+        var dispatcher = new RpcDispatcher([new Results()]);
+        Assert.That(await Dispatch("text", dispatcher: dispatcher), Is.EqualTo("text"));
+        Assert.That(await Dispatch("maybe", dispatcher: dispatcher), Is.EqualTo(7));
     }
 
     [Test]
@@ -161,7 +195,7 @@ public class RpcDispatcherTests
     }
 
     [RpcEndpoint]
-    private sealed class Logging(ILogger logger)
+    private sealed class Logging(ILogger logger) : IRpcEndpoint
     {
         [RpcMethod]
         public async Task Work()

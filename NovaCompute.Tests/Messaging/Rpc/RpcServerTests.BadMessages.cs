@@ -200,7 +200,7 @@ public partial class RpcServerTests
         // The same queue delivers these after every malformed message.
         var client = rig.Client(timeout: TimeSpan.FromSeconds(30));
         var results = await Task.WhenAll(Enumerable.Range(0, 50).Select(i =>
-            client.CallAsync<JsonElement>(Context, "echo", new Dictionary<string, object?> { ["arg"] = new { n = i, text = new string('t', i * 100) } })));
+            client.CallAsync<JsonElement>(Context, "echo", new Dictionary<string, object?> { ["arg"] = new Dictionary<string, object?> { ["n"] = i, ["text"] = new string('t', i * 100) } })));
 
         for (var i = 0; i < results.Length; i++)
         {

@@ -61,7 +61,7 @@ public partial class RpcServerTests
     {
         await using var rig = await RpcTestRig.StartAsync();
 
-        var viaTopic = await rig.Client().CallAsync(Context, "echo", new Dictionary<string, object?> { ["arg"] = new { a = 1 } });
+        var viaTopic = await rig.Client().CallAsync(Context, "echo", new Dictionary<string, object?> { ["arg"] = new Dictionary<string, object?> { ["a"] = 1 } });
         var viaServer = await rig.Client(server: rig.Host).CallAsync<int>(Context, "add", new Dictionary<string, object?> { ["a"] = 40, ["b"] = 2 });
 
         Assert.That(viaTopic.GetProperty("arg").GetProperty("a").GetInt32(), Is.EqualTo(1));
@@ -186,7 +186,7 @@ public partial class RpcServerTests
         await using var rig = await RpcTestRig.StartAsync();
         var baseApi = rig.Client(version: "1.0", @namespace: "baseapi");
 
-        var pong = await baseApi.CallAsync(Context, "ping", new Dictionary<string, object?> { ["arg"] = new { a = 1 } });
+        var pong = await baseApi.CallAsync(Context, "ping", new Dictionary<string, object?> { ["arg"] = new Dictionary<string, object?> { ["a"] = 1 } });
         var port = await baseApi.Prepare(server: rig.Host, version: "1.1").CallAsync(Context, "get_backdoor_port");
 
         Assert.That(pong.GetRawText(), Is.EqualTo("""{"service":"compute","arg":{"a":1}}"""));

@@ -115,7 +115,7 @@ internal sealed class RpcTestRig : IAsyncDisposable
 
 /// <summary>An endpoint in the default namespace at version 6.1, like nova's ComputeManager.</summary>
 [RpcEndpoint(Version = "6.1")]
-internal sealed class TestEndpoint(ILogger<TestEndpoint> logger)
+internal sealed class TestEndpoint(ILogger<TestEndpoint> logger) : IRpcEndpoint
 {
     private int _running;
     private int _maxRunning;

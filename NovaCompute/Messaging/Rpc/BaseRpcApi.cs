@@ -6,7 +6,7 @@ namespace NovaCompute.Messaging.Rpc;
 /// <c>get_backdoor_port</c>.
 /// </summary>
 [RpcEndpoint(Namespace = "baseapi", Version = "1.1")]
-public sealed class BaseRpcApi(string serviceName, int? backdoorPort = null)
+public sealed class BaseRpcApi(string serviceName, int? backdoorPort = null) : IRpcEndpoint
 {
     /// <summary>Answers <c>{"service": &lt;service name&gt;, "arg": &lt;arg&gt;}</c>, echoing any JSON.</summary>
     [RpcMethod("ping")]
@@ -21,7 +21,7 @@ public sealed class BaseRpcApi(string serviceName, int? backdoorPort = null)
 
 /// <summary>oslo's optional ping endpoint (<c>rpc_ping_enabled</c>): <c>oslo_rpc_server_ping</c> answers <c>pong</c>.</summary>
 [RpcEndpoint]
-public sealed class OsloPingEndpoint
+public sealed class OsloPingEndpoint : IRpcEndpoint
 {
     [RpcMethod("oslo_rpc_server_ping")]
     public string Ping() => "pong";

@@ -1,5 +1,6 @@
 using System.Text.Encodings.Web;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 
 namespace NovaCompute.Messaging.Rpc;
 
@@ -19,7 +20,8 @@ public interface IRpcEntitySerializer
 
 /// <summary>
 /// Plain JSON: System.Text.Json with snake_case property names (what Python peers expect of a dict),
-/// <see cref="JsonElement"/> and <c>object</c> as detached copies of what came in.
+/// <see cref="JsonElement"/> and <c>object</c> as detached copies of what came in. Other types go
+/// through the source-generated metadata of <see cref="RpcJsonContext"/>.
 /// </summary>
 public sealed class JsonRpcEntitySerializer : IRpcEntitySerializer
 {
@@ -31,6 +33,7 @@ public sealed class JsonRpcEntitySerializer : IRpcEntitySerializer
         DictionaryKeyPolicy = null,
         Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
         NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.Strict,
+        TypeInfoResolver = RpcJsonContext.Default,
     };
 
     public void Serialize(Utf8JsonWriter writer, RequestContext? context, object? value)
@@ -56,8 +59,11 @@ public sealed class JsonRpcEntitySerializer : IRpcEntitySerializer
                 // What Python's jsonutils.to_primitive makes of a naive UTC datetime.
                 writer.WriteStringValue(dt.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss.ffffff", System.Globalization.CultureInfo.InvariantCulture));
                 break;
+            case JsonNode node:
+                node.WriteTo(writer, Options);
+                break;
             default:
-                JsonSerializer.Serialize(writer, value, value.GetType(), Options);
+                JsonSerializer.Serialize(writer, value, Options.GetTypeInfo(value.GetType()));
                 break;
         }
     }
@@ -72,6 +78,6 @@ public sealed class JsonRpcEntitySerializer : IRpcEntitySerializer
         {
             return value.ValueKind == JsonValueKind.Null ? null : value.Clone();
         }
-        return value.Deserialize(type, Options);
+        return value.Deserialize(Options.GetTypeInfo(type));
     }
 }

@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Reflection;
 using System.Runtime.ExceptionServices;
 using System.Text.Json;
@@ -22,7 +23,7 @@ public sealed class RpcDispatcher
     private readonly IRpcEntitySerializer _serializer;
     private readonly ILogger _logger;
 
-    public RpcDispatcher(IEnumerable<object> endpoints, IRpcEntitySerializer? serializer = null, ILogger<RpcDispatcher>? logger = null)
+    public RpcDispatcher(IEnumerable<IRpcEndpoint> endpoints, IRpcEntitySerializer? serializer = null, ILogger<RpcDispatcher>? logger = null)
     {
         _serializer = serializer ?? JsonRpcEntitySerializer.Instance;
         _logger = logger ?? Microsoft.Extensions.Logging.Abstractions.NullLogger<RpcDispatcher>.Instance;
@@ -82,7 +83,7 @@ public sealed class RpcDispatcher
     {
         private readonly HashSet<string> _namespaces = new(StringComparer.Ordinal);
 
-        public Endpoint(object instance)
+        public Endpoint(IRpcEndpoint instance)
         {
             Instance = instance;
             var type = instance.GetType();
@@ -116,7 +117,7 @@ public sealed class RpcDispatcher
             }
         }
 
-        public object Instance { get; }
+        public IRpcEndpoint Instance { get; }
         public string? Namespace { get; }
         public RpcVersion Version { get; }
         public Dictionary<string, BoundMethod> Methods { get; } = new(StringComparer.Ordinal);
@@ -147,7 +148,7 @@ public sealed class RpcDispatcher
             _method = method;
             _parameters = [.. method.GetParameters().Select(Bind)];
             _argumentCount = _parameters.Count(p => p.Kind == ParameterKind.Argument);
-            _unwrap = Unwrapper(method.ReturnType);
+            _unwrap = Unwrapper(method);
         }
 
         public string Name { get; }
@@ -310,8 +311,9 @@ public sealed class RpcDispatcher
             return $"a {type.Name}";
         }
 
-        private static Func<object?, ValueTask<object?>> Unwrapper(Type returnType)
+        private static Func<object?, ValueTask<object?>> Unwrapper(MethodInfo method)
         {
+            var returnType = method.ReturnType;
             if (returnType == typeof(void))
             {
                 return static _ => ValueTask.FromResult<object?>(null);
@@ -327,16 +329,66 @@ public sealed class RpcDispatcher
             if (returnType.IsGenericType)
             {
                 var definition = returnType.GetGenericTypeDefinition();
-                var helper = definition == typeof(Task<>) ? nameof(AwaitTask) : definition == typeof(ValueTask<>) ? nameof(AwaitValueTask) : null;
-                if (helper is not null)
+                var isTask = definition == typeof(Task<>);
+                if (isTask || definition == typeof(ValueTask<>))
                 {
-                    return typeof(BoundMethod).GetMethod(helper, BindingFlags.NonPublic | BindingFlags.Static)!
-                        .MakeGenericMethod(returnType.GetGenericArguments()[0])
-                        .CreateDelegate<Func<object?, ValueTask<object?>>>();
+                    var result = returnType.GetGenericArguments()[0];
+                    if (!result.IsValueType)
+                    {
+                        return ReferenceUnwrapper(isTask ? nameof(AwaitTask) : nameof(AwaitValueTask), result);
+                    }
+                    return (isTask ? ValueResultTasks : ValueResultValueTasks).TryGetValue(result, out var unwrap)
+                        ? unwrap
+                        : throw new ArgumentException($"{method.DeclaringType?.FullName}.{method.Name}: an RPC method may return {definition.Name[..^2]}<T> " +
+                            $"of a class or of {string.Join(", ", ValueResultTasks.Keys.Select(t => t.Name))}, not of {result.Name}; return the value boxed as object instead");
                 }
             }
             return static r => ValueTask.FromResult(r);
         }
+
+        /// <summary>
+        /// Task&lt;T&gt; results of these value types. Each instantiation is written out so that it
+        /// is compiled ahead of time: Native AOT cannot make AwaitTask&lt;int&gt; at run time.
+        /// </summary>
+        private static readonly Dictionary<Type, Func<object?, ValueTask<object?>>> ValueResultTasks = new()
+        {
+            [typeof(bool)] = AwaitTask<bool>,
+            [typeof(int)] = AwaitTask<int>,
+            [typeof(long)] = AwaitTask<long>,
+            [typeof(double)] = AwaitTask<double>,
+            [typeof(JsonElement)] = AwaitTask<JsonElement>,
+            [typeof(bool?)] = AwaitTask<bool?>,
+            [typeof(int?)] = AwaitTask<int?>,
+            [typeof(long?)] = AwaitTask<long?>,
+            [typeof(double?)] = AwaitTask<double?>,
+        };
+
+        private static readonly Dictionary<Type, Func<object?, ValueTask<object?>>> ValueResultValueTasks = new()
+        {
+            [typeof(bool)] = AwaitValueTask<bool>,
+            [typeof(int)] = AwaitValueTask<int>,
+            [typeof(long)] = AwaitValueTask<long>,
+            [typeof(double)] = AwaitValueTask<double>,
+            [typeof(JsonElement)] = AwaitValueTask<JsonElement>,
+            [typeof(bool?)] = AwaitValueTask<bool?>,
+            [typeof(int?)] = AwaitValueTask<int?>,
+            [typeof(long?)] = AwaitValueTask<long?>,
+            [typeof(double?)] = AwaitValueTask<double?>,
+        };
+
+        // Why MakeGenericMethod is safe here under Native AOT: it is only ever called with a
+        // reference type (the value types are the table above), and an instantiation over
+        // reference types runs the one shared canonical body (AwaitTask<__Canon>), which ILC
+        // compiles because the helpers are reflection targets (GetMethod on typeof(BoundMethod) keeps them).
+        // Only value-type instantiations need code made for them, and those never get here.
+        [UnconditionalSuppressMessage("AOT", "IL3050:RequiresDynamicCode",
+            Justification = "Reference-type instantiations share the precompiled canonical code; value types are routed to the ValueResult tables.")]
+        [UnconditionalSuppressMessage("Trimming", "IL2060:MakeGenericMethod",
+            Justification = "AwaitTask<T> and AwaitValueTask<T> place no DynamicallyAccessedMembers requirement on T: nothing for the trimmer to keep.")]
+        private static Func<object?, ValueTask<object?>> ReferenceUnwrapper(string helper, Type result) =>
+            typeof(BoundMethod).GetMethod(helper, BindingFlags.NonPublic | BindingFlags.Static)!
+                .MakeGenericMethod(result)
+                .CreateDelegate<Func<object?, ValueTask<object?>>>();
 
         private static async ValueTask<object?> AwaitTask<T>(object? task) => await ((Task<T>)task!).ConfigureAwait(false);
 

@@ -1,4 +1,15 @@
+using System.Diagnostics.CodeAnalysis;
+
 namespace NovaCompute.Messaging.Rpc;
+
+/// <summary>
+/// An object the <see cref="RpcDispatcher"/> can serve: it finds the <see cref="RpcMethodAttribute"/>
+/// methods by reflection on the instance's own class. The annotation is what makes that hold in a
+/// trimmed (Native AOT) build: every class implementing this interface keeps its public methods,
+/// with their parameters and attributes, so <c>GetType().GetMethods()</c> sees what the source declares.
+/// </summary>
+[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicMethods)]
+public interface IRpcEndpoint;
 
 /// <summary>
 /// Marks a class as an RPC endpoint and gives its oslo <c>Target</c>: <see cref="Namespace"/>

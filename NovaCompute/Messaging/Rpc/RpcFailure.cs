@@ -126,16 +126,17 @@ internal static class RpcFailure
 
     private static string? Describe(StackFrame frame)
     {
-        var method = frame.GetMethod();
-        var type = method?.DeclaringType;
+        // DiagnosticMethodInfo rather than GetMethod(): it is what a Native AOT build keeps for
+        // stack traces (names only), and all this needs.
+        var method = DiagnosticMethodInfo.Create(frame);
+        var type = method?.DeclaringTypeName;
         if (method is null || type is null)
         {
             return null;
         }
-        var ns = type.Namespace ?? "";
-        if (ns.StartsWith("System.Runtime.CompilerServices", StringComparison.Ordinal) ||
-            ns.StartsWith("System.Runtime.ExceptionServices", StringComparison.Ordinal) ||
-            ns.StartsWith("System.Threading.Tasks", StringComparison.Ordinal))
+        if (type.StartsWith("System.Runtime.CompilerServices", StringComparison.Ordinal) ||
+            type.StartsWith("System.Runtime.ExceptionServices", StringComparison.Ordinal) ||
+            type.StartsWith("System.Threading.Tasks", StringComparison.Ordinal))
         {
             return null;
         }
@@ -146,13 +147,15 @@ internal static class RpcFailure
             var local = name.IndexOf(">g__", StringComparison.Ordinal);
             name = local > 0 ? name[(local + 4)..].Split('|')[0] : name.Contains(">b__", StringComparison.Ordinal) ? "<lambda>" : name;
         }
-        // Async and iterator state machines: <Method>d__N.MoveNext → Outer.Method.
-        if (type.Name.StartsWith('<') && type.Name.IndexOf('>', StringComparison.Ordinal) is > 1 and var end && type.DeclaringType is { } outer)
+        // Async and iterator state machines: Outer+<Method>d__N.MoveNext → Outer.Method.
+        var generic = type.IndexOf('[', StringComparison.Ordinal);
+        var nested = (generic < 0 ? type : type[..generic]).LastIndexOf('+');
+        if (nested > 0 && type[nested + 1] == '<' && type.IndexOf('>', nested + 1) is var end && end > nested + 2)
         {
-            name = type.Name[1..end];
-            type = outer;
+            name = type[(nested + 2)..end];
+            type = type[..nested];
         }
-        return $"  File \"{type.FullName ?? type.Name}\", in {name}\n";
+        return $"  File \"{type}\", in {name}\n";
     }
 
     /// <summary>oslo's client-side rebuild: the failure JSON text becomes a <see cref="RemoteException"/> (or the dispatcher's own subclasses).</summary>

@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
@@ -5,7 +6,7 @@ using Microsoft.Extensions.Logging;
 namespace NovaCompute.Messaging.Rpc;
 
 /// <summary>One RPC endpoint to serve, in dispatch order.</summary>
-public sealed record RpcEndpointRegistration(Func<IServiceProvider, object> Resolve);
+public sealed record RpcEndpointRegistration(Func<IServiceProvider, IRpcEndpoint> Resolve);
 
 /// <summary>Composition of the transport, the RPC server and the RPC client.</summary>
 public static class RpcServiceCollectionExtensions
@@ -51,7 +52,8 @@ public static class RpcServiceCollectionExtensions
     }
 
     /// <summary>Serves <typeparamref name="T"/> (a singleton marked <see cref="RpcEndpointAttribute"/>).</summary>
-    public static IServiceCollection AddRpcEndpoint<T>(this IServiceCollection services) where T : class
+    public static IServiceCollection AddRpcEndpoint<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicConstructors)] T>(
+        this IServiceCollection services) where T : class, IRpcEndpoint
     {
         services.TryAddSingleton<T>();
         services.AddSingleton(new RpcEndpointRegistration(sp => sp.GetRequiredService<T>()));
