@@ -379,7 +379,7 @@ public sealed class ConfirmingPublisher : IAsyncDisposable
                 {
                     await channel.CloseAsync().ConfigureAwait(false);
                 }
-                catch (Exception ex) when (ex is AlreadyClosedException or OperationInterruptedException or IOException or TimeoutException)
+                catch (Exception ex) when (BrokerError.IsGone(ex))
                 {
                     // Already gone with its connection.
                 }

@@ -1,7 +1,6 @@
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using RabbitMQ.Client;
-using RabbitMQ.Client.Exceptions;
 
 namespace NovaCompute.Messaging.Rpc;
 
@@ -115,7 +114,7 @@ internal sealed class DeliveryIntake<T>
                 await _channel.BasicAckAsync(_batch[^1].Tag, multiple: _batch.Count > 1, CancellationToken.None).ConfigureAwait(false);
                 Interlocked.Increment(ref _acks);
             }
-            catch (Exception ex) when (ex is AlreadyClosedException or OperationInterruptedException or IOException or TimeoutException)
+            catch (Exception ex) when (BrokerError.IsGone(ex))
             {
                 // Not acknowledged means the broker delivers them again after recovery: handling them now would run them twice.
                 Log.AckFailed(_logger, ex.Message);

@@ -136,8 +136,7 @@ public sealed class RpcChannelPool(RabbitTransport transport, int expectedServer
                     await channel.QueueDeleteAsync(queue, ifUnused: false, ifEmpty: false, cancellationToken: cancellationToken).ConfigureAwait(false);
                     Interlocked.Increment(ref deleted);
                 }
-                catch (Exception ex) when (ex is RabbitMQ.Client.Exceptions.AlreadyClosedException or RabbitMQ.Client.Exceptions.OperationInterruptedException
-                    or IOException or TimeoutException)
+                catch (Exception ex) when (BrokerError.IsGone(ex))
                 {
                     // The broker is gone: the queues expire by themselves.
                     return;
@@ -180,8 +179,7 @@ public sealed class RpcChannelPool(RabbitTransport transport, int expectedServer
         {
             await channel.CloseAsync(CancellationToken.None).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is RabbitMQ.Client.Exceptions.AlreadyClosedException or RabbitMQ.Client.Exceptions.OperationInterruptedException
-            or IOException or TimeoutException)
+        catch (Exception ex) when (BrokerError.IsGone(ex))
         {
             // The broker is gone; nothing to close.
         }

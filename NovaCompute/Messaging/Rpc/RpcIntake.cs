@@ -1,6 +1,5 @@
 using Microsoft.Extensions.Logging;
 using RabbitMQ.Client;
-using RabbitMQ.Client.Exceptions;
 
 namespace NovaCompute.Messaging.Rpc;
 
@@ -164,7 +163,7 @@ internal sealed class RpcIntake : IDisposable
         {
             await channel.BasicAckAsync(deliveryTag, multiple: false, CancellationToken.None).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is AlreadyClosedException or OperationInterruptedException or IOException or TimeoutException)
+        catch (Exception ex) when (BrokerError.IsGone(ex))
         {
             // Not acknowledged means the broker delivers it again after recovery: handling it now would run it twice.
             Log.AckFailed(_logger, ex.Message);

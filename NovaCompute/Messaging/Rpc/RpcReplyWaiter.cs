@@ -140,8 +140,7 @@ public sealed class RpcReplyWaiter : IAsyncDisposable
                 }
                 await channel.CloseAsync().ConfigureAwait(false);
             }
-            catch (Exception ex) when (ex is RabbitMQ.Client.Exceptions.AlreadyClosedException or RabbitMQ.Client.Exceptions.OperationInterruptedException
-                or IOException or TimeoutException)
+            catch (Exception ex) when (BrokerError.IsGone(ex))
             {
                 // Broker gone: the queue expires by itself.
             }

@@ -1,7 +1,6 @@
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using RabbitMQ.Client;
-using RabbitMQ.Client.Exceptions;
 
 namespace NovaCompute.Messaging.Rpc;
 
@@ -153,7 +152,7 @@ public sealed class RpcServer : IHostedService, IAsyncDisposable
                 {
                     await channel.BasicCancelAsync(tag, noWait: false, cancellationToken).ConfigureAwait(false);
                 }
-                catch (Exception ex) when (ex is AlreadyClosedException or OperationInterruptedException or IOException or TimeoutException or OperationCanceledException)
+                catch (Exception ex) when (BrokerError.IsGone(ex) || ex is OperationCanceledException)
                 {
                     // The channel is gone; nothing more will be delivered anyway.
                 }
@@ -182,7 +181,7 @@ public sealed class RpcServer : IHostedService, IAsyncDisposable
                 await channel.CloseAsync(CancellationToken.None).ConfigureAwait(false);
             }
         }
-        catch (Exception ex) when (ex is AlreadyClosedException or OperationInterruptedException or IOException or TimeoutException)
+        catch (Exception ex) when (BrokerError.IsGone(ex))
         {
             // Broker gone: the queue expires by itself.
         }
