@@ -1,3 +1,5 @@
+using System.Net;
+using System.Net.Sockets;
 using NovaCompute.Messaging;
 using NovaCompute.Tests.Support;
 
@@ -63,6 +65,30 @@ public class RabbitConnectionKeeperTests
         await cts.CancelAsync();
 
         Assert.That(async () => await connecting.WaitAsync(TimeSpan.FromSeconds(10)), Throws.InstanceOf<OperationCanceledException>());
+    }
+
+    [Test]
+    public async Task GetAsync_CancelledWhileTheBrokerHasNotAnsweredTheHandshake_GivesUpAtOnce()
+    {
+        // A broker that accepted the TCP connection but says nothing (overloaded, or paused): SIGTERM
+        // then must not wait for RabbitMQ.Client's handshake to give up by itself.
+        using var silent = new TcpListener(IPAddress.Loopback, 0);
+        silent.Start();
+        var port = ((IPEndPoint)silent.LocalEndpoint).Port;
+        var settings = new RabbitSettings { TransportUrl = TransportUrl.Parse($"rabbit://u:p@127.0.0.1:{port}/") };
+        var logs = new LogCollector();
+        using var factory = logs.CreateFactory();
+        await using var keeper = new RabbitConnectionKeeper(settings, "publish", factory.CreateLogger("test"), TimeProvider.System);
+        using var cts = new CancellationTokenSource();
+
+        var connecting = keeper.GetAsync(cts.Token).AsTask();
+        using var accepted = await silent.AcceptTcpClientAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        await Task.Delay(200);
+        await cts.CancelAsync();
+
+        Assert.That(async () => await connecting.WaitAsync(TimeSpan.FromSeconds(2)), Throws.InstanceOf<OperationCanceledException>(),
+            "the handshake's own timeout is 10 s; a stop request must not wait for it");
+        Assert.That(keeper.IsOpen, Is.False);
     }
 
     [Test]

@@ -48,4 +48,7 @@ internal static partial class Log
 
     [LoggerMessage(4011, LogLevel.Warning, "Publisher channel closed: {Reason}; unconfirmed messages will be published again")]
     public static partial void PublisherChannelClosed(ILogger logger, string reason);
+
+    [LoggerMessage(4012, LogLevel.Debug, "[{ConnectionId}] The connect attempt given up on during a stop ended: {Outcome}")]
+    public static partial void AbandonedConnectEnded(ILogger logger, string connectionId, string outcome);
 }

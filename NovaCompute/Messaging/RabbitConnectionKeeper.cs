@@ -111,7 +111,7 @@ public sealed class RabbitConnectionKeeper : IAsyncDisposable
             cancellationToken.ThrowIfCancellationRequested();
             try
             {
-                var connection = await factory.CreateConnectionAsync(endpoints, ConnectionName, cancellationToken).ConfigureAwait(false);
+                var connection = await OpenAsync(factory, endpoints, cancellationToken).ConfigureAwait(false);
                 Subscribe(connection);
                 Log.Connected(_logger, ConnectionId, connection.Endpoint.HostName, connection.Endpoint.Port, Purpose, connection.LocalPort);
                 return connection;
@@ -122,6 +122,42 @@ public sealed class RabbitConnectionKeeper : IAsyncDisposable
             }
             await Task.Delay(delay, _time, cancellationToken).ConfigureAwait(false);
             delay = delay + step > max ? max : delay + step;
+        }
+    }
+
+    /// <summary>
+    /// One connect attempt that ends as soon as <paramref name="cancellationToken"/> fires.
+    /// RabbitMQ.Client 7 does not watch the token while it waits for the broker's
+    /// <c>connection.start</c> and <c>connection.tune</c> (up to its 10 s handshake timeout), so a
+    /// SIGTERM that came during a connect to a slow broker used to wait that long; the attempt it
+    /// leaves behind is closed whenever it ends.
+    /// </summary>
+    private async Task<IConnection> OpenAsync(ConnectionFactory factory, IReadOnlyList<AmqpTcpEndpoint> endpoints, CancellationToken cancellationToken)
+    {
+        var attempt = factory.CreateConnectionAsync(endpoints, ConnectionName, cancellationToken);
+        try
+        {
+            return await attempt.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested && !attempt.IsCompleted)
+        {
+            _ = CloseAbandonedAsync(attempt);
+            throw;
+        }
+    }
+
+    private async Task CloseAbandonedAsync(Task<IConnection> attempt)
+    {
+        try
+        {
+            var connection = await attempt.ConfigureAwait(false);
+            await connection.CloseAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+            await connection.DisposeAsync().ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // Cancelled or failed after all: there is nothing to close.
+            Log.AbandonedConnectEnded(_logger, ConnectionId, ex.Message);
         }
     }
 
