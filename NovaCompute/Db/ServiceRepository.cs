@@ -161,7 +161,7 @@ internal sealed class ServiceRepository(IDbConnectionFactory factory) : IService
         RETURNING report_count, last_seen_up, updated_at
         """);
 
-    private readonly SqliteHeartbeat _sqliteHeartbeat = new(ReportState.Sqlite);
+    private readonly SqliteHeartbeat _sqliteHeartbeat = new();
 
     public async Task<HeartbeatStamp?> ReportStateAsync(int id, CancellationToken cancellationToken)
     {
