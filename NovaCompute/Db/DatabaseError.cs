@@ -75,6 +75,8 @@ internal static class DatabaseError
         _ => Find<PostgresException>(exception) is { SqlState: PostgresErrorCodes.DiskFull },
     };
 
+    private const string PoolExhausted = "The connection pool has been exhausted";
+
     private const int SqliteBusy = 5;
     private const int SqliteLocked = 6;
     private const int SqliteIoErr = 10;
@@ -97,6 +99,12 @@ internal static class DatabaseError
         if (Find<PostgresException>(exception) is { } pg)
         {
             return $"{pg.MessageText} (SQLSTATE {pg.SqlState})";
+        }
+        if (exception is NpgsqlException && exception.Message.StartsWith(PoolExhausted, StringComparison.Ordinal))
+        {
+            // Npgsql names its connection-string keys; the operator sets oslo.db's options.
+            return "no free connection: all [database] max_pool_size + max_overflow connections of this process stayed in use "
+                + $"for [database] pool_timeout ({exception.Message})";
         }
         // Npgsql's connection errors say what failed; the socket error under them says why.
         return exception.InnerException is { } inner && exception is NpgsqlException or TimeoutException

@@ -35,6 +35,18 @@ internal sealed record DbConnectionSettings
     /// <summary>Default command timeout in seconds (both providers).</summary>
     public int CommandTimeoutSeconds { get; init; } = 30;
 
+    /// <summary>
+    /// PostgreSQL: connections open at once at most (<c>[database] max_pool_size + max_overflow</c>);
+    /// null leaves Npgsql's 100.
+    /// </summary>
+    public int? PostgresMaxPoolSize { get; init; }
+
+    /// <summary>PostgreSQL: a pooled connection older than this is replaced (<c>connection_recycle_time</c>); zero never.</summary>
+    public TimeSpan PostgresConnectionLifetime { get; init; }
+
+    /// <summary>PostgreSQL: how long to wait for a free or new connection (<c>pool_timeout</c>); null leaves Npgsql's 15 s.</summary>
+    public TimeSpan? PostgresPoolTimeout { get; init; }
+
     /// <summary>PostgreSQL <c>search_path</c>; tests give each fixture a schema of its own.</summary>
     public string? PostgresSearchPath { get; init; }
 }
@@ -66,7 +78,16 @@ internal sealed class DbConnectionFactory : IDbConnectionFactory, IAsyncDisposab
             var builder = new NpgsqlConnectionStringBuilder(url.ConnectionString)
             {
                 CommandTimeout = _settings.CommandTimeoutSeconds,
+                ConnectionLifetime = (int)_settings.PostgresConnectionLifetime.TotalSeconds,
             };
+            if (_settings.PostgresMaxPoolSize is { } maxPoolSize)
+            {
+                builder.MaxPoolSize = maxPoolSize;
+            }
+            if (_settings.PostgresPoolTimeout is { } poolTimeout)
+            {
+                builder.Timeout = (int)Math.Ceiling(poolTimeout.TotalSeconds);
+            }
             if (_settings.PostgresSearchPath is { } searchPath)
             {
                 builder.SearchPath = searchPath;
