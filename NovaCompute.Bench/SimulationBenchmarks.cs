@@ -7,7 +7,7 @@ using Npgsql;
 namespace NovaCompute.Bench;
 
 /// <summary>
-/// <c>nova-compute simulate</c> with 1,000 computes (<c>NOVA_BENCH_SIM_COUNT</c> to change it,
+/// <c>nova-compute simulate</c> (the published daemon) with 1,000 computes (<c>NOVA_BENCH_SIM_COUNT</c> to change it,
 /// <c>NOVA_BENCH_SIM_CONCURRENCY</c> for its <c>--start-concurrency</c>, 16 by default) at
 /// <c>report_interval = 10</c> on the bench PostgreSQL and RabbitMQ: time from process start to
 /// "all serve" (READY), then over one minute of steady state the process's average CPU cores, its
@@ -80,8 +80,10 @@ internal sealed class SimulationBenchmarks : IBenchmark
             [database]
             connection = {connection}
             """, cancellationToken);
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var argument in new[] { Path.Combine(AppContext.BaseDirectory, "nova-compute.dll"), "simulate", "--count", $"{count}",
+        // The published daemon (Native AOT), as an operator runs it, not the JIT build beside the bench.
+        var daemon = RpcBenchmarks.PublishedDaemon() ?? throw new InvalidOperationException("no published daemon: run through ./build.sh bench");
+        var start = new ProcessStartInfo(daemon) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var argument in new[] { "simulate", "--count", $"{count}",
             "--host-prefix", prefix, "--start-concurrency", $"{concurrency}", "--config-file", conf })
         {
             start.ArgumentList.Add(argument);
