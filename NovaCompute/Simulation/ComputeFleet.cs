@@ -198,9 +198,6 @@ internal sealed partial class ComputeFleet(SimulationSettings settings, Simulati
         [LoggerMessage(EventId = 3815, Level = LogLevel.Error, Message = "Stopping compute service {Host} failed")]
         public static partial void StopFailed(ILogger logger, Exception exception, string host);
 
-        [LoggerMessage(EventId = 3819, Level = LogLevel.Information, Message = "Stopped consuming: closed {Channels} shared consume channels ({Seconds:0.0} s)")]
-        public static partial void ConsumingStopped(ILogger logger, int channels, double seconds);
-
         [LoggerMessage(EventId = 3816, Level = LogLevel.Information, Message = "Deleting {Count} fanout queues")]
         public static partial void DeletingFanoutQueues(ILogger logger, int count);
 
@@ -209,5 +206,8 @@ internal sealed partial class ComputeFleet(SimulationSettings settings, Simulati
 
         [LoggerMessage(EventId = 3818, Level = LogLevel.Warning, Message = "Left {Left} fanout queues to expire by their x-expires ({TtlSeconds} s, rabbit_transient_queues_ttl) after deleting {Deleted}: the graceful shutdown timeout ran out or the broker went away")]
         public static partial void FanoutQueuesLeft(ILogger logger, int left, int deleted, int ttlSeconds);
+
+        [LoggerMessage(EventId = 3819, Level = LogLevel.Information, Message = "Stopped consuming: closed {Channels} shared consume channels ({Seconds:0.0} s)")]
+        public static partial void ConsumingStopped(ILogger logger, int channels, double seconds);
     }
 }

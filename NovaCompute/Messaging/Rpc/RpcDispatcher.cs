@@ -337,52 +337,43 @@ public sealed class RpcDispatcher
                     {
                         return ReferenceUnwrapper(isTask ? nameof(AwaitTask) : nameof(AwaitValueTask), result);
                     }
-                    return (isTask ? ValueResultTasks : ValueResultValueTasks).TryGetValue(result, out var unwrap)
-                        ? unwrap
+                    return ValueResults.TryGetValue(result, out var unwrap)
+                        ? isTask ? unwrap.Task : unwrap.ValueTask
                         : throw new ArgumentException($"{method.DeclaringType?.FullName}.{method.Name}: an RPC method may return {definition.Name[..^2]}<T> " +
-                            $"of a class or of {string.Join(", ", ValueResultTasks.Keys.Select(t => t.Name))}, not of {result.Name}; return the value boxed as object instead");
+                            $"of a class or of {string.Join(", ", ValueResults.Keys.Select(t => t.Name))}, not of {result.Name}; return the value boxed as object instead");
                 }
             }
             return static r => ValueTask.FromResult(r);
         }
 
         /// <summary>
-        /// Task&lt;T&gt; results of these value types. Each instantiation is written out so that it
-        /// is compiled ahead of time: Native AOT cannot make AwaitTask&lt;int&gt; at run time.
+        /// Task&lt;T&gt; and ValueTask&lt;T&gt; results of these value types. Each instantiation is
+        /// written out so that it is compiled ahead of time: Native AOT cannot make
+        /// AwaitTask&lt;int&gt; at run time.
         /// </summary>
-        private static readonly Dictionary<Type, Func<object?, ValueTask<object?>>> ValueResultTasks = new()
+        private static readonly Dictionary<Type, (Func<object?, ValueTask<object?>> Task, Func<object?, ValueTask<object?>> ValueTask)> ValueResults = new()
         {
-            [typeof(bool)] = AwaitTask<bool>,
-            [typeof(int)] = AwaitTask<int>,
-            [typeof(long)] = AwaitTask<long>,
-            [typeof(double)] = AwaitTask<double>,
-            [typeof(JsonElement)] = AwaitTask<JsonElement>,
-            [typeof(bool?)] = AwaitTask<bool?>,
-            [typeof(int?)] = AwaitTask<int?>,
-            [typeof(long?)] = AwaitTask<long?>,
-            [typeof(double?)] = AwaitTask<double?>,
+            [typeof(bool)] = Unwrappers<bool>(),
+            [typeof(int)] = Unwrappers<int>(),
+            [typeof(long)] = Unwrappers<long>(),
+            [typeof(double)] = Unwrappers<double>(),
+            [typeof(JsonElement)] = Unwrappers<JsonElement>(),
+            [typeof(bool?)] = Unwrappers<bool?>(),
+            [typeof(int?)] = Unwrappers<int?>(),
+            [typeof(long?)] = Unwrappers<long?>(),
+            [typeof(double?)] = Unwrappers<double?>(),
         };
 
-        private static readonly Dictionary<Type, Func<object?, ValueTask<object?>>> ValueResultValueTasks = new()
-        {
-            [typeof(bool)] = AwaitValueTask<bool>,
-            [typeof(int)] = AwaitValueTask<int>,
-            [typeof(long)] = AwaitValueTask<long>,
-            [typeof(double)] = AwaitValueTask<double>,
-            [typeof(JsonElement)] = AwaitValueTask<JsonElement>,
-            [typeof(bool?)] = AwaitValueTask<bool?>,
-            [typeof(int?)] = AwaitValueTask<int?>,
-            [typeof(long?)] = AwaitValueTask<long?>,
-            [typeof(double?)] = AwaitValueTask<double?>,
-        };
+        private static (Func<object?, ValueTask<object?>> Task, Func<object?, ValueTask<object?>> ValueTask) Unwrappers<T>() =>
+            (AwaitTask<T>, AwaitValueTask<T>);
 
         // Why MakeGenericMethod is safe here under Native AOT: it is only ever called with a
-        // reference type (the value types are the table above), and an instantiation over
+        // reference type (the value types are the ValueResults table), and an instantiation over
         // reference types runs the one shared canonical body (AwaitTask<__Canon>), which ILC
         // compiles because the helpers are reflection targets (GetMethod on typeof(BoundMethod) keeps them).
         // Only value-type instantiations need code made for them, and those never get here.
         [UnconditionalSuppressMessage("AOT", "IL3050:RequiresDynamicCode",
-            Justification = "Reference-type instantiations share the precompiled canonical code; value types are routed to the ValueResult tables.")]
+            Justification = "Reference-type instantiations share the precompiled canonical code; value types are routed to the ValueResults table.")]
         [UnconditionalSuppressMessage("Trimming", "IL2060:MakeGenericMethod",
             Justification = "AwaitTask<T> and AwaitValueTask<T> place no DynamicallyAccessedMembers requirement on T: nothing for the trimmer to keep.")]
         private static Func<object?, ValueTask<object?>> ReferenceUnwrapper(string helper, Type result) =>
