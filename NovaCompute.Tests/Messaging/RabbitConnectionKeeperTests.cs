@@ -87,8 +87,55 @@ public class RabbitConnectionKeeperTests
         await cts.CancelAsync();
 
         Assert.That(async () => await connecting.WaitAsync(TimeSpan.FromSeconds(2)), Throws.InstanceOf<OperationCanceledException>(),
-            "the handshake's own timeout is 10 s; a stop request must not wait for it");
-        Assert.That(keeper.IsOpen, Is.False);
+            "RabbitMQ.Client waits for the handshake whatever its token says; a stop request must not");
+        Assert.That(await ReadToEndAsync(accepted), Is.True, "the attempt given up on closed its socket");
+    }
+
+    [Test]
+    public async Task GetAsync_BrokerAcceptsButNeverAnswers_GivesTheAttemptUpAndTriesAgain()
+    {
+        // A stopped broker node: the kernel still accepts TCP connections into its listen backlog.
+        using var silent = new TcpListener(IPAddress.Loopback, 0);
+        silent.Start();
+        var port = ((IPEndPoint)silent.LocalEndpoint).Port;
+        var settings = new RabbitSettings { TransportUrl = TransportUrl.Parse($"rabbit://u:p@127.0.0.1:{port}/"), RabbitRetryInterval = 1 };
+        var logs = new LogCollector();
+        using var factory = logs.CreateFactory();
+        await using var keeper = new RabbitConnectionKeeper(settings, "publish", factory.CreateLogger("test"), TimeProvider.System);
+        using var cts = new CancellationTokenSource();
+        var timeout = RabbitConnectionKeeper.AttemptTimeout(keeper.CreateFactory(), 1);
+
+        var connecting = keeper.GetAsync(cts.Token).AsTask();
+        using var first = await silent.AcceptTcpClientAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        var failed = await logs.WaitForAsync(e => e.EventId.Id == 4001, timeout + TimeSpan.FromSeconds(30));
+        Assert.That(failed.Message, Does.Contain("no AMQP handshake within").And.Contain($"127.0.0.1:{port}"));
+        Assert.That(await ReadToEndAsync(first), Is.True, "the attempt given up on closed its socket");
+        using var second = await silent.AcceptTcpClientAsync().WaitAsync(TimeSpan.FromSeconds(30));
+
+        await cts.CancelAsync();
+        Assert.That(async () => await connecting.WaitAsync(TimeSpan.FromSeconds(5)), Throws.InstanceOf<OperationCanceledException>());
+    }
+
+    /// <summary>True once the peer closed (end of stream) within 30 s; what it sent before is skipped.</summary>
+    private static async Task<bool> ReadToEndAsync(TcpClient client)
+    {
+        var buffer = new byte[64];
+        using var patience = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        try
+        {
+            while (await client.GetStream().ReadAsync(buffer, patience.Token) > 0)
+            {
+            }
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+        catch (IOException)
+        {
+            return true;
+        }
     }
 
     [Test]

@@ -49,6 +49,6 @@ internal static partial class Log
     [LoggerMessage(4011, LogLevel.Warning, "Publisher channel closed: {Reason}; unconfirmed messages will be published again")]
     public static partial void PublisherChannelClosed(ILogger logger, string reason);
 
-    [LoggerMessage(4012, LogLevel.Debug, "[{ConnectionId}] The connect attempt given up on during a stop ended: {Outcome}")]
+    [LoggerMessage(4012, LogLevel.Debug, "[{ConnectionId}] A connect attempt its caller stopped waiting for ended: {Outcome}")]
     public static partial void AbandonedConnectEnded(ILogger logger, string connectionId, string outcome);
 }

@@ -97,6 +97,14 @@ public sealed class RabbitConnectionKeeper : IAsyncDisposable
     private async Task<IConnection> ConnectWithRetryAsync(CancellationToken cancellationToken)
     {
         var factory = CreateFactory();
+        // The sockets of the attempt under way, so that an attempt given up on can be cut off
+        // (recovery's later sockets are not tracked: no attempt is under way then).
+        factory.SocketFactory = family =>
+        {
+            var client = ConnectionFactoryBase.DefaultSocketFactory(family);
+            Volatile.Read(ref _attemptSockets)?.Add(client);
+            return client;
+        };
         var endpoints = Endpoints();
         var brokers = string.Join(", ", endpoints.Select(e => $"{e.HostName}:{e.Port}"));
         if (_settings.TransportUrl.HostsWithAndWithoutCredentials is var (with, without))
@@ -126,38 +134,104 @@ public sealed class RabbitConnectionKeeper : IAsyncDisposable
     }
 
     /// <summary>
-    /// One connect attempt that ends as soon as <paramref name="cancellationToken"/> fires.
-    /// RabbitMQ.Client 7 does not watch the token while it waits for the broker's
-    /// <c>connection.start</c> and <c>connection.tune</c> (up to its 10 s handshake timeout), so a
-    /// SIGTERM that came during a connect to a slow broker used to wait that long; the attempt it
-    /// leaves behind is closed whenever it ends.
+    /// One connect attempt, ended by <paramref name="cancellationToken"/> or by
+    /// <see cref="AttemptTimeout"/>, whichever comes first. RabbitMQ.Client 7 watches neither its
+    /// token nor its handshake timeout while it waits for the broker's <c>connection.start</c>: a
+    /// SIGTERM during a connect to a slow broker waited seconds, and a peer that accepts TCP but
+    /// never speaks AMQP (a stopped broker node still completes TCP handshakes from its listen
+    /// backlog) held the first connect for ever, never trying again or another node. Given up on,
+    /// the attempt's sockets are closed, so that it ends at once, and what it opened is closed.
     /// </summary>
     private async Task<IConnection> OpenAsync(ConnectionFactory factory, IReadOnlyList<AmqpTcpEndpoint> endpoints, CancellationToken cancellationToken)
     {
-        var attempt = factory.CreateConnectionAsync(endpoints, ConnectionName, cancellationToken);
+        var sockets = new AttemptSockets();
+        Volatile.Write(ref _attemptSockets, sockets);
+        var timeout = AttemptTimeout(factory, endpoints.Count);
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(timeout);
+        var attempt = factory.CreateConnectionAsync(endpoints, ConnectionName, deadline.Token);
         try
         {
-            return await attempt.WaitAsync(cancellationToken).ConfigureAwait(false);
+            return await attempt.WaitAsync(deadline.Token).ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested && !attempt.IsCompleted)
+        catch (OperationCanceledException) when (deadline.IsCancellationRequested)
         {
+            // Also when the attempt finished in the meantime: a connection nobody will use must not
+            // stay open (with its recovery loop), and a failure must be observed.
+            sockets.CloseAll();
             _ = CloseAbandonedAsync(attempt);
-            throw;
+            cancellationToken.ThrowIfCancellationRequested();
+            throw new TimeoutException(
+                $"no AMQP handshake within {timeout.TotalSeconds:0} s (the broker accepted the TCP connection but did not answer)");
+        }
+        finally
+        {
+            Interlocked.CompareExchange(ref _attemptSockets, null, sockets);
+        }
+    }
+
+    private AttemptSockets? _attemptSockets;
+
+    /// <summary>The client's TCP connect timeout and its handshake timeout, for each broker of the URL it may try in turn.</summary>
+    internal static TimeSpan AttemptTimeout(ConnectionFactory factory, int endpoints) =>
+        (factory.RequestedConnectionTimeout + factory.HandshakeContinuationTimeout) * Math.Max(1, endpoints);
+
+    private sealed class AttemptSockets
+    {
+        private readonly List<ITcpClient> _clients = [];
+        private bool _closed;
+
+        public void Add(ITcpClient client)
+        {
+            lock (_clients)
+            {
+                if (!_closed)
+                {
+                    _clients.Add(client);
+                    return;
+                }
+            }
+            client.Close();
+        }
+
+        public void CloseAll()
+        {
+            lock (_clients)
+            {
+                _closed = true;
+                foreach (var client in _clients)
+                {
+                    client.Close();
+                }
+                _clients.Clear();
+            }
         }
     }
 
     private async Task CloseAbandonedAsync(Task<IConnection> attempt)
     {
+        IConnection connection;
         try
         {
-            var connection = await attempt.ConfigureAwait(false);
-            await connection.CloseAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
-            await connection.DisposeAsync().ConfigureAwait(false);
+            connection = await attempt.ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
             // Cancelled or failed after all: there is nothing to close.
             Log.AbandonedConnectEnded(_logger, ConnectionId, ex.Message);
+            return;
+        }
+        await using (connection.ConfigureAwait(false))
+        {
+            try
+            {
+                await connection.CloseAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+                Log.AbandonedConnectEnded(_logger, ConnectionId, "connected, closed unused");
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                Log.CloseFailed(_logger, ex, ConnectionId);
+            }
         }
     }
 
