@@ -10,7 +10,7 @@ namespace NovaCompute.Db;
 /// as such whether SQLite says SQLITE_FULL or, writing its shared-memory index or journal,
 /// SQLITE_IOERR ("disk I/O error", which names neither the file nor the reason).
 /// </summary>
-internal static class DatabaseError
+internal static partial class DatabaseError
 {
     /// <summary>Why <paramref name="exception"/> happened on <paramref name="url"/>; passwords masked, no line breaks.</summary>
     /// <remarks>Without a URL, or for an error that did not come from a database provider, just the error's message.</remarks>
@@ -77,6 +77,9 @@ internal static class DatabaseError
 
     private const string PoolExhausted = "The connection pool has been exhausted";
 
+    [System.Text.RegularExpressions.GeneratedRegex(@"currently (\d+)")]
+    private static partial System.Text.RegularExpressions.Regex NpgsqlCurrentValue();
+
     private const int SqliteBusy = 5;
     private const int SqliteLocked = 6;
     private const int SqliteIoErr = 10;
@@ -102,9 +105,13 @@ internal static class DatabaseError
         }
         if (exception is NpgsqlException && exception.Message.StartsWith(PoolExhausted, StringComparison.Ordinal))
         {
-            // Npgsql names its connection-string keys; the operator sets oslo.db's options.
-            return "no free connection: all [database] max_pool_size + max_overflow connections of this process stayed in use "
-                + $"for [database] pool_timeout ({exception.Message})";
+            // Npgsql names its connection-string keys ("raise 'Max Pool Size' (currently 55) or
+            // 'Timeout' (currently 10 seconds)"); the operator sets oslo.db's options and the URL.
+            var current = NpgsqlCurrentValue().Matches(exception.Message);
+            return current.Count == 2
+                ? $"no free connection: all {current[0].Groups[1].Value} connections this process may open ([database] max_pool_size + "
+                    + $"max_overflow) stayed in use for {current[1].Groups[1].Value} s (the URL's connect_timeout)"
+                : $"no free connection: all connections this process may open ([database] max_pool_size + max_overflow) stayed in use ({exception.Message})";
         }
         // Npgsql's connection errors say what failed; the socket error under them says why.
         return exception.InnerException is { } inner && exception is NpgsqlException or TimeoutException

@@ -94,11 +94,10 @@ public static class DatabaseOptions
     {
         Group = "database",
         Namespace = "oslo.db",
-        Min = 0,
         Help = """
             Maximum number of SQL connections to keep open in a pool. Setting a value of 0 indicates no limit.
 
-            PostgreSQL only. Together with max_overflow it bounds how many connections this process opens at once (max_pool_size + max_overflow, as SQLAlchemy's pool does), so that a busy process, or a simulation of many computes, cannot take all of the server's max_connections.
+            PostgreSQL only. Together with max_overflow it bounds how many connections this process opens at once (max_pool_size + max_overflow, as SQLAlchemy's pool does), so that a busy process, or a simulation of many computes, cannot take all of the server's max_connections. When all are in use, a caller waits for one as long as a connection may take to open (the URL's connect_timeout, 10 seconds by default); pool_timeout is not read.
             """,
     };
 
@@ -106,40 +105,27 @@ public static class DatabaseOptions
     {
         Group = "database",
         Namespace = "oslo.db",
-        Min = -1,
         Help = """
             If set, use this value for max_overflow with SQLAlchemy.
 
-            PostgreSQL only: connections beyond max_pool_size that may be open at once; -1 for no limit.
+            PostgreSQL only: connections beyond max_pool_size that may be open at once; a negative value for no limit.
             """,
         DeprecatedNames = [new("DEFAULT", "sql_max_overflow"), new("DATABASE", "sqlalchemy_max_overflow")],
     };
 
-    public static readonly NullableIntOpt PoolTimeout = new("pool_timeout")
-    {
-        Group = "database",
-        Namespace = "oslo.db",
-        Min = 1,
-        Help = """
-            If set, use this value for pool_timeout with SQLAlchemy.
-
-            PostgreSQL only: seconds to wait for a free connection when max_pool_size + max_overflow are all in use (Npgsql waits as long to establish a connection); unset, Npgsql's 15 seconds.
-            """,
-        DeprecatedNames = [new("DATABASE", "sqlalchemy_pool_timeout")],
-    };
-
     public static IReadOnlyList<Opt> All { get; } =
-        [StatePath, Connection, SqliteSynchronous, MaxRetries, RetryInterval, ConnectionRecycleTime, MaxPoolSize, MaxOverflow, PoolTimeout];
+        [StatePath, Connection, SqliteSynchronous, MaxRetries, RetryInterval, ConnectionRecycleTime, MaxPoolSize, MaxOverflow];
 
     /// <summary>
-    /// Npgsql's pool has to have a size; "no limit" (max_pool_size 0 or max_overflow -1) becomes
+    /// Npgsql's pool has to have a size; "no limit" (max_pool_size 0 or a negative max_overflow) becomes
     /// this many, more than a PostgreSQL server accepts by default (max_connections 100) many times over.
     /// </summary>
     internal const int UnlimitedPoolSize = 1000;
 
     /// <summary>How many connections the PostgreSQL pool opens at most: SQLAlchemy's pool_size + max_overflow.</summary>
+    /// <remarks>As SQLAlchemy's QueuePool: a pool size of 0 or less, or a negative overflow, sets no limit.</remarks>
     internal static int PostgresMaxConnections(int maxPoolSize, int maxOverflow) =>
-        maxPoolSize == 0 || maxOverflow < 0 ? UnlimitedPoolSize : Math.Min(UnlimitedPoolSize, maxPoolSize + maxOverflow);
+        maxPoolSize <= 0 || maxOverflow < 0 ? UnlimitedPoolSize : (int)Math.Min(UnlimitedPoolSize, (long)maxPoolSize + maxOverflow);
 
     /// <summary>
     /// nova-compute's rule: without <c>[database] connection</c> the process has no database at all
@@ -180,7 +166,6 @@ public static class DatabaseOptions
         SqliteSynchronous = config.Get(SqliteSynchronous),
         PostgresMaxPoolSize = PostgresMaxConnections(config.Get(MaxPoolSize), config.Get(MaxOverflow)),
         PostgresConnectionLifetime = TimeSpan.FromSeconds(Math.Max(0, config.Get(ConnectionRecycleTime))),
-        PostgresPoolTimeout = config.Get(PoolTimeout) is { } seconds ? TimeSpan.FromSeconds(seconds) : null,
     };
 }
 

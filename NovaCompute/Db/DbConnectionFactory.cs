@@ -44,9 +44,6 @@ internal sealed record DbConnectionSettings
     /// <summary>PostgreSQL: a pooled connection older than this is replaced (<c>connection_recycle_time</c>); zero never.</summary>
     public TimeSpan PostgresConnectionLifetime { get; init; }
 
-    /// <summary>PostgreSQL: how long to wait for a free or new connection (<c>pool_timeout</c>); null leaves Npgsql's 15 s.</summary>
-    public TimeSpan? PostgresPoolTimeout { get; init; }
-
     /// <summary>PostgreSQL <c>search_path</c>; tests give each fixture a schema of its own.</summary>
     public string? PostgresSearchPath { get; init; }
 }
@@ -83,10 +80,6 @@ internal sealed class DbConnectionFactory : IDbConnectionFactory, IAsyncDisposab
             if (_settings.PostgresMaxPoolSize is { } maxPoolSize)
             {
                 builder.MaxPoolSize = maxPoolSize;
-            }
-            if (_settings.PostgresPoolTimeout is { } poolTimeout)
-            {
-                builder.Timeout = (int)Math.Ceiling(poolTimeout.TotalSeconds);
             }
             if (_settings.PostgresSearchPath is { } searchPath)
             {

@@ -17,7 +17,10 @@ namespace NovaCompute.Db;
 /// text: SQLite's <c>'now'</c> is this machine's real-time clock in whole milliseconds, read by the
 /// library inside this process, so <see cref="SqliteClock.Now"/> is the same clock and the same
 /// value (the text has the same form). That and returning only <c>report_count</c> took a fifth off
-/// a beat. PostgreSQL keeps the server's <c>now()</c>: its clock is another machine's.
+/// a beat. The stamp is taken before the write lock: a beat that waited for another writer
+/// (<c>busy_timeout</c>, 10 s at most) carries the moment it started, which strftime would have put
+/// after the wait, far inside <c>service_down_time</c>. PostgreSQL keeps the server's <c>now()</c>:
+/// its clock is another machine's.
 /// </para>
 /// <para>
 /// The statement is stepped to <c>SQLITE_DONE</c> and that step's result code is checked, for the
