@@ -81,7 +81,7 @@ internal sealed class SimulationBenchmarks : IBenchmark
             connection = {connection}
             """, cancellationToken);
         // The published daemon (Native AOT), as an operator runs it, not the JIT build beside the bench.
-        var daemon = RpcBenchmarks.PublishedDaemon() ?? throw new InvalidOperationException("no published daemon: run through ./build.sh bench");
+        var daemon = RpcBenchmarks.PublishedDaemon() ?? throw new InvalidOperationException("no published daemon (dist/nova-compute/nova-compute): run through ./build.sh bench");
         var start = new ProcessStartInfo(daemon) { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var argument in new[] { "simulate", "--count", $"{count}",
             "--host-prefix", prefix, "--start-concurrency", $"{concurrency}", "--config-file", conf })
