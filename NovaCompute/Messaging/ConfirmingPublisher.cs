@@ -25,7 +25,8 @@ public readonly record struct OutgoingMessage(
     ReadOnlyMemory<byte> Body,
     bool Mandatory = false,
     string? Expiration = null,
-    ExchangeDeclaration? Declare = null);
+    ExchangeDeclaration? Declare = null,
+    bool RetryUnconfirmed = true);
 
 /// <summary>
 /// Publishes on the transport's publish connection with publisher confirms (oslo publishes with
@@ -72,7 +73,12 @@ public sealed class ConfirmingPublisher : IAsyncDisposable
         }
     }
 
-    /// <summary>Publishes and waits for the broker's confirm; retries through connection loss until <paramref name="cancellationToken"/> fires.</summary>
+    /// <summary>
+    /// Publishes and waits for the broker's confirm; retries through connection loss until
+    /// <paramref name="cancellationToken"/> fires, except a message already written whose confirm
+    /// was lost when <see cref="OutgoingMessage.RetryUnconfirmed"/> is false
+    /// (<see cref="PublishUnconfirmedException"/>).
+    /// </summary>
     public async ValueTask<PublishOutcome> PublishAsync(OutgoingMessage message, CancellationToken cancellationToken)
     {
         var lane = _lanes[(uint)Interlocked.Increment(ref _next) % (uint)_lanes.Length];
@@ -177,6 +183,11 @@ public sealed class ConfirmingPublisher : IAsyncDisposable
             try
             {
                 await pending.Confirmed.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (!message.RetryUnconfirmed && ex is AlreadyClosedException or TimeoutException)
+            {
+                // Written, but whether the broker routed it is unknown: publishing it again could deliver it twice.
+                throw new PublishUnconfirmedException(ex);
             }
             finally
             {
@@ -396,6 +407,14 @@ public sealed class ConfirmingPublisher : IAsyncDisposable
         public bool Returned { get; set; }
     }
 }
+
+/// <summary>
+/// A message with <see cref="OutgoingMessage.RetryUnconfirmed"/> false was written, but its channel
+/// closed (or no confirm came) before the broker confirmed it: it may or may not have been routed,
+/// and it is not published again.
+/// </summary>
+public sealed class PublishUnconfirmedException(Exception inner)
+    : Exception($"the broker did not confirm the message before its channel closed ({inner.Message}); it may have been delivered", inner);
 
 /// <summary>The broker refused a message (basic.nack); it is published again.</summary>
 public sealed class PublishNackedException() : Exception("The broker did not accept the message (basic.nack)");

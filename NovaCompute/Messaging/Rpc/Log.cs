@@ -105,4 +105,7 @@ internal static partial class Log
 
     [LoggerMessage(4134, LogLevel.Debug, "Call-monitor heartbeat received for msg_id {MsgId}")]
     public static partial void HeartbeatReceived(ILogger logger, string msgId);
+
+    [LoggerMessage(4126, LogLevel.Warning, "The reply {MsgId} to {ReplyQueue} is not sent again: {Problem}. A second copy would answer the call twice; if this one was lost, the caller times out")]
+    public static partial void ReplyUnconfirmed(ILogger logger, string msgId, string replyQueue, string problem);
 }

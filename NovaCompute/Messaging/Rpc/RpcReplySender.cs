@@ -73,8 +73,8 @@ internal sealed class RpcReplySender : IAsyncDisposable
         }
         try
         {
-            var outcome = await _publisher.PublishAsync(new OutgoingMessage("", replyQueue, body, Mandatory: true), cancellationToken)
-                .ConfigureAwait(false);
+            var outcome = await _publisher.PublishAsync(new OutgoingMessage("", replyQueue, body, Mandatory: true, RetryUnconfirmed: false),
+                cancellationToken).ConfigureAwait(false);
             if (outcome == PublishOutcome.Routed)
             {
                 QueueSeen(replyQueue);
@@ -84,6 +84,11 @@ internal sealed class RpcReplySender : IAsyncDisposable
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             return; // shutdown gave up on this request
+        }
+        catch (PublishUnconfirmedException ex)
+        {
+            Log.ReplyUnconfirmed(_logger, msgId, replyQueue, ex.Message);
+            return;
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
@@ -257,12 +262,18 @@ internal sealed class RpcReplySender : IAsyncDisposable
             PublishOutcome outcome;
             try
             {
-                outcome = await _publisher.PublishAsync(new OutgoingMessage("", replyQueue, reply.Body, Mandatory: true), token)
+                outcome = await _publisher.PublishAsync(new OutgoingMessage("", replyQueue, reply.Body, Mandatory: true, RetryUnconfirmed: false), token)
                     .ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (token.IsCancellationRequested)
             {
                 throw;
+            }
+            catch (PublishUnconfirmedException ex)
+            {
+                // Perhaps delivered: done with it either way, as a second copy would answer the call twice.
+                Log.ReplyUnconfirmed(_logger, reply.MsgId, replyQueue, ex.Message);
+                outcome = PublishOutcome.Routed;
             }
             catch (Exception ex) when (ex is not OutOfMemoryException)
             {
