@@ -221,16 +221,26 @@ public sealed class RabbitConnectionKeeper : IAsyncDisposable
             Log.AbandonedConnectEnded(_logger, ConnectionId, ex.Message);
             return;
         }
+        if (await CloseAndDisposeAsync(connection).ConfigureAwait(false))
+        {
+            Log.AbandonedConnectEnded(_logger, ConnectionId, "connected, closed unused");
+        }
+    }
+
+    /// <summary>Closes (5 s at most) and disposes; a failed close is logged. True when the close went through.</summary>
+    private async Task<bool> CloseAndDisposeAsync(IConnection connection)
+    {
         await using (connection.ConfigureAwait(false))
         {
             try
             {
                 await connection.CloseAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
-                Log.AbandonedConnectEnded(_logger, ConnectionId, "connected, closed unused");
+                return true;
             }
             catch (Exception ex) when (ex is not OutOfMemoryException)
             {
                 Log.CloseFailed(_logger, ex, ConnectionId);
+                return false;
             }
         }
     }
@@ -403,15 +413,7 @@ public sealed class RabbitConnectionKeeper : IAsyncDisposable
             if (_connection is { } connection)
             {
                 _connection = null;
-                try
-                {
-                    await connection.CloseAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
-                }
-                catch (Exception ex) when (ex is not OutOfMemoryException)
-                {
-                    Log.CloseFailed(_logger, ex, ConnectionId);
-                }
-                await connection.DisposeAsync().ConfigureAwait(false);
+                await CloseAndDisposeAsync(connection).ConfigureAwait(false);
             }
         }
         finally

@@ -73,8 +73,7 @@ internal sealed class RpcReplySender : IAsyncDisposable
         }
         try
         {
-            var outcome = await _publisher.PublishAsync(new OutgoingMessage("", replyQueue, body, Mandatory: true, RetryUnconfirmed: false),
-                cancellationToken).ConfigureAwait(false);
+            var outcome = await _publisher.PublishAsync(Reply(replyQueue, body), cancellationToken).ConfigureAwait(false);
             if (outcome == PublishOutcome.Routed)
             {
                 QueueSeen(replyQueue);
@@ -98,6 +97,13 @@ internal sealed class RpcReplySender : IAsyncDisposable
         Log.ReplyQueueMissing(_logger, msgId, replyQueue);
         Enqueue(new PendingReply(msgId, replyQueue, body, _time.GetTimestamp()));
     }
+
+    /// <summary>
+    /// A reply as published: mandatory (a missing reply queue comes back as a return) and not
+    /// published again once written (a second copy would answer the call twice).
+    /// </summary>
+    private static OutgoingMessage Reply(string replyQueue, byte[] body) =>
+        new("", replyQueue, body, Mandatory: true, RetryUnconfirmed: false);
 
     /// <summary>A call-monitor heartbeat: sent once, never retried (the next one follows within seconds).</summary>
     public async ValueTask<bool> SendHeartbeatAsync(string msgId, string replyQueue, CancellationToken cancellationToken)
@@ -262,7 +268,7 @@ internal sealed class RpcReplySender : IAsyncDisposable
             PublishOutcome outcome;
             try
             {
-                outcome = await _publisher.PublishAsync(new OutgoingMessage("", replyQueue, reply.Body, Mandatory: true, RetryUnconfirmed: false), token)
+                outcome = await _publisher.PublishAsync(Reply(replyQueue, reply.Body), token)
                     .ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (token.IsCancellationRequested)
