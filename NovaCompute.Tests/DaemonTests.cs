@@ -186,7 +186,7 @@ public partial class DaemonTests
         }, TimeSpan.FromSeconds(20), () => $"two beats after the reload (report_count {afterReload} at the reload, seen {string.Join(", ", stamps.Keys)})",
             poll: TimeSpan.FromMilliseconds(100));
         Assert.That(stamps.Keys, Does.Contain(afterReload + 1).And.Contain(afterReload + 2), "no two beats within one 100 ms poll");
-        Assert.That(stamps[afterReload + 2] - stamps[afterReload + 1], Is.GreaterThan(TimeSpan.FromSeconds(3)), "beats follow the new 4 s interval");
+        Assert.That(stamps[afterReload + 2] - stamps[afterReload + 1], Is.GreaterThan(TimeSpan.FromSeconds(2)), "beats follow the new 4 s interval, not the old 1 s (a beat may start late on a loaded machine)");
 
         config.WriteTo(_conf);
         daemon.Signal(DaemonProcess.SIGHUP);

@@ -221,7 +221,7 @@ public class NovaComputeUnitTests
             poll: TimeSpan.FromMilliseconds(100));
 
         Assert.That(stamps.Keys, Does.Contain(afterReload + 1).And.Contain(afterReload + 2), "no two beats within one poll");
-        Assert.That(stamps[afterReload + 2] - stamps[afterReload + 1], Is.GreaterThan(TimeSpan.FromSeconds(3)), "beats now every 4 s");
+        Assert.That(stamps[afterReload + 2] - stamps[afterReload + 1], Is.GreaterThan(TimeSpan.FromSeconds(2)), "beats now every 4 s, not every 1 s (a beat may start late on a loaded machine)");
         Assert.That(await _sandbox.PropertyAsync(Unit, "MainPID"), Is.EqualTo(pid), "same process");
         Assert.That(await _sandbox.PropertyAsync(Unit, "StatusText"), Does.Contain("reporting every 4 s"));
     }

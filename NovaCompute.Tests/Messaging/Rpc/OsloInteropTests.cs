@@ -100,9 +100,10 @@ public class OsloInteropTests
     {
         await using var rig = await RpcTestRig.StartAsync();
 
-        // Without our heartbeats the client would give up after 2 s.
-        var output = await RpcTestRig.RunPeerAsync(Peer(rig, "call", "--version", "6.0", "--method", "slow", "--args", """{"secs": 4}""",
-            "--call-monitor-timeout", "2", "--timeout", "20"));
+        // Without our heartbeats (every 2 s) the client would give up after 4 s; 2 s of slack for a
+        // heartbeat's delivery on a loaded machine.
+        var output = await RpcTestRig.RunPeerAsync(Peer(rig, "call", "--version", "6.0", "--method", "slow", "--args", """{"secs": 8}""",
+            "--call-monitor-timeout", "4", "--timeout", "30"));
 
         Assert.That(output.GetProperty("ok").GetString(), Is.EqualTo("done"));
     }

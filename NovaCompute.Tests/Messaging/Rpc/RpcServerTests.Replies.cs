@@ -48,9 +48,12 @@ public partial class RpcServerTests
         var msgId = JsonDocument.Parse(request).RootElement.GetProperty("_msg_id").GetString()!;
 
         await raw.PublishAsync(rig.Topic, Encoding.UTF8.GetBytes(Envelope("2.0", request)));
-        await Eventually.Until(() => rig.Server.RepliesWaitingForQueue == 1, TimeSpan.FromSeconds(15));
-        Assert.That(rig.Server.InFlight, Is.Zero, "no worker waits for the queue");
+        // The reply is queued just before its worker finishes, so both are waited for together.
+        await Eventually.Until(() => rig.Server.RepliesWaitingForQueue == 1 && rig.Server.InFlight == 0, TimeSpan.FromSeconds(15),
+            () => $"{rig.Server.RepliesWaitingForQueue} replies waiting, {rig.Server.InFlight} calls in flight");
         await Task.Delay(TimeSpan.FromSeconds(3)); // the client is "reconnecting"
+        Assert.That(rig.Server.InFlight, Is.Zero, "no worker waits for the queue");
+        Assert.That(rig.Server.RepliesWaitingForQueue, Is.EqualTo(1));
 
         await using var connection = await RabbitTestBroker.RawConnectionAsync();
         await using var channel = await connection.CreateChannelAsync();

@@ -204,7 +204,7 @@ public partial class RpcServerTests
         var messages = await observer.CollectUntilEndingAsync(TimeSpan.FromSeconds(15));
 
         var heartbeats = messages.Where(m => !m.GetProperty("ending").GetBoolean()).ToList();
-        Assert.That(heartbeats, Has.Count.InRange(1, 3));
+        Assert.That(heartbeats, Has.Count.InRange(1, 4), "about one a second for 2.5 s (the call's own sleep may overrun on a loaded machine)");
         Assert.That(heartbeats.All(h => h.GetProperty("result").ValueKind == JsonValueKind.Null && h.GetProperty("failure").ValueKind == JsonValueKind.Null));
         Assert.That(messages[^1].GetProperty("result").GetString(), Is.EqualTo("done"));
         await AssertNoHeartbeatsAfterwardsAsync(rig, observer, "heartbeats stop with the call");
