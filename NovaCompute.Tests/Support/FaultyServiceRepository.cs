@@ -100,6 +100,28 @@ internal sealed class FaultyServiceRepository(IServiceRepository inner) : IServi
 
     public Task<bool> DestroyAsync(int id, CancellationToken cancellationToken) => inner.DestroyAsync(id, cancellationToken);
 
-    public Task<int> GetMinimumVersionAsync(string binary, CancellationToken cancellationToken) =>
-        inner.GetMinimumVersionAsync(binary, cancellationToken);
+    private int _minimumVersionReads;
+    private int _minimumVersionFailures;
+
+    /// <summary>How many times the deployment's minimum version was read.</summary>
+    public int MinimumVersionReads => Volatile.Read(ref _minimumVersionReads);
+
+    /// <summary>The next this many minimum-version reads fail like an unreachable database.</summary>
+    public int FailMinimumVersionReads
+    {
+        set => Volatile.Write(ref _minimumVersionFailures, value);
+    }
+
+    public async Task<int> GetMinimumVersionAsync(string binary, CancellationToken cancellationToken)
+    {
+        Interlocked.Increment(ref _minimumVersionReads);
+        // Read on another thread, as a database round trip is: callers that arrive meanwhile must find it under way.
+        await Task.Yield();
+        if (Interlocked.Decrement(ref _minimumVersionFailures) >= 0)
+        {
+            throw new Microsoft.Data.Sqlite.SqliteException("unable to open database file", 14);
+        }
+        Interlocked.Exchange(ref _minimumVersionFailures, 0);
+        return await inner.GetMinimumVersionAsync(binary, cancellationToken).ConfigureAwait(false);
+    }
 }

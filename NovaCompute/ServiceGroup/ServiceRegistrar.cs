@@ -21,9 +21,16 @@ internal sealed record RegistrationSettings
 /// <c>Service.start</c> in nova/service.py, <c>raise_if_old_compute</c> in nova/utils.py): look the row up by host and binary,
 /// create it when absent, adopt a sibling's row when it wins the race, update the version.
 /// </summary>
+/// <param name="readMinimumVersion">
+/// Where the deployment's minimum version for a binary comes from; the repository's
+/// <see cref="IServiceRepository.GetMinimumVersionAsync"/> unless a simulation shares one reading
+/// among the computes it starts together.
+/// </param>
 internal sealed class ServiceRegistrar(IServiceRepository repository, ServiceIdentity identity, RegistrationSettings settings,
-    ILogger<ServiceRegistrar> logger)
+    ILogger<ServiceRegistrar> logger, Func<string, CancellationToken, Task<int>>? readMinimumVersion = null)
 {
+    private readonly Func<string, CancellationToken, Task<int>> _readMinimumVersion = readMinimumVersion ?? repository.GetMinimumVersionAsync;
+
     internal const string NewServiceDisabledReason = "New compute service disabled due to config option.";
 
     public ServiceIdentity Identity => identity;
@@ -92,7 +99,7 @@ internal sealed class ServiceRegistrar(IServiceRepository repository, ServiceIde
         {
             return;
         }
-        var minimum = await repository.GetMinimumVersionAsync(identity.Binary, cancellationToken).ConfigureAwait(false);
+        var minimum = await _readMinimumVersion(identity.Binary, cancellationToken).ConfigureAwait(false);
         if (minimum > settings.ServiceVersion)
         {
             throw new ServiceTooOldException(settings.ServiceVersion, minimum);
@@ -102,7 +109,7 @@ internal sealed class ServiceRegistrar(IServiceRepository repository, ServiceIde
     /// <summary>nova's <c>utils.raise_if_old_compute</c> with the cell-local minimum (there is no API database here).</summary>
     private async Task RaiseIfOldComputeAsync(CancellationToken cancellationToken)
     {
-        var minimum = await repository.GetMinimumVersionAsync(ServiceIdentity.ComputeBinary, cancellationToken).ConfigureAwait(false);
+        var minimum = await _readMinimumVersion(ServiceIdentity.ComputeBinary, cancellationToken).ConfigureAwait(false);
         if (minimum == 0 || minimum >= Service.OldestSupportedServiceVersion)
         {
             return;

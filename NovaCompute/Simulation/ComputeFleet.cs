@@ -74,6 +74,7 @@ internal sealed partial class ComputeFleet(SimulationSettings settings, Simulati
             _computes.Add(new SimulatedCompute(settings.HostName(i), context));
         }
         using var progressStop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        using var oneMinimumVersionReading = context.MinimumVersion.ShareDuring();
         var progress = ReportProgressAsync(startedAt, progressStop.Token);
         try
         {

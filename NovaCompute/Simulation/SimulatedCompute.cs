@@ -21,6 +21,7 @@ internal sealed record SimulationContext(
     IServiceRepository Services,
     IComputeNodeRepository Nodes,
     RegistrationSettings Registration,
+    StartWaveMinimumVersion MinimumVersion,
     RabbitTransport Transport,
     RpcChannelPool Channels,
     SharedHeartbeat Heartbeat,
@@ -57,7 +58,8 @@ internal sealed partial class SimulatedCompute : IAsyncDisposable
         var driver = ComputeDriverLoader.Load(config);
         _tracker = new ResourceTracker(driver, context.Nodes, context.Services, Identity, context.Config, loggers.CreateLogger<ResourceTracker>());
         _manager = new ComputeManager(driver, _tracker, context.Services, Identity, loggers.CreateLogger<ComputeManager>());
-        _registrar = new ServiceRegistrar(context.Services, Identity, context.Registration, loggers.CreateLogger<ServiceRegistrar>());
+        _registrar = new ServiceRegistrar(context.Services, Identity, context.Registration, loggers.CreateLogger<ServiceRegistrar>(),
+            context.MinimumVersion.GetAsync);
 
         // The endpoints in nova's order, as AddRpcServer composes them for the daemon.
         List<IRpcEndpoint> endpoints = [_manager, .. _manager.AdditionalEndpoints, new BaseRpcApi(Identity.Topic)];

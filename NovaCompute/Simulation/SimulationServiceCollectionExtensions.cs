@@ -48,6 +48,7 @@ public static class SimulationServiceCollectionExtensions
             sp.GetRequiredService<IServiceRepository>(),
             sp.GetRequiredService<IComputeNodeRepository>(),
             sp.GetRequiredService<RegistrationSettings>(),
+            new StartWaveMinimumVersion(sp.GetRequiredService<IServiceRepository>()),
             sp.GetRequiredService<RabbitTransport>(),
             sp.GetRequiredService<RpcChannelPool>(),
             sp.GetRequiredService<SharedHeartbeat>(),
