@@ -75,6 +75,7 @@ internal sealed partial class ComputeFleet(SimulationSettings settings, Simulati
         }
         using var progressStop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         using var oneMinimumVersionReading = context.MinimumVersion.ShareDuring();
+        using var oneDeclarationOfSharedEntities = context.Channels.Declarations.ShareDuring();
         var progress = ReportProgressAsync(startedAt, progressStop.Token);
         try
         {

@@ -27,6 +27,9 @@ public sealed class RpcChannelPool(RabbitTransport transport, int expectedServer
 
     public int ServersPerChannel => serversPerChannel;
 
+    /// <summary>The declarations the servers on these channels share while they start together.</summary>
+    public StartDeclarations Declarations { get; } = new();
+
     /// <summary>Channels opened so far.</summary>
     public int Count => _opened.Count;
 

@@ -98,7 +98,7 @@ public sealed class RpcServer : IHostedService, IAsyncDisposable
             _intake.AcknowledgeInBatches(channel);
         }
 
-        await _topology.DeclareAllAsync(channel, cancellationToken).ConfigureAwait(false);
+        await _topology.DeclareAllAsync(channel, _sharedChannels?.Declarations, cancellationToken).ConfigureAwait(false);
         await channel.BasicQosAsync(0, _topology.Prefetch, global: false, cancellationToken).ConfigureAwait(false);
         var retryInterval = TimeSpan.FromSeconds(Math.Max(1, _transport.Settings.RabbitRetryInterval));
         foreach (var queue in _topology.Queues)

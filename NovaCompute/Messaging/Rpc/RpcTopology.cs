@@ -35,13 +35,18 @@ internal sealed class RpcTopology(RabbitSettings rabbit, RpcServerSettings setti
         ? new Dictionary<string, object?> { ["x-cancel-on-ha-failover"] = true }
         : null;
 
-    /// <summary>Everything at start: each exchange once, then its queues and bindings.</summary>
-    public async Task DeclareAllAsync(IChannel channel, CancellationToken cancellationToken)
+    /// <summary>
+    /// Everything at start: each exchange once, then its queues and bindings. What every server of
+    /// the process declares alike goes through <paramref name="shared"/> when there is one.
+    /// </summary>
+    public async Task DeclareAllAsync(IChannel channel, StartDeclarations? shared, CancellationToken cancellationToken)
     {
-        await DeclareExchangeAsync(channel, fanout: false, cancellationToken).ConfigureAwait(false);
-        await DeclareQueueAsync(channel, Topic, cancellationToken).ConfigureAwait(false);
+        Task Shared(string key, Func<Task> declare) => shared is null ? declare() : shared.OnceAsync(key, declare);
+
+        await Shared("exchange " + Exchange, () => DeclareExchangeAsync(channel, fanout: false, cancellationToken)).ConfigureAwait(false);
+        await Shared("queue " + Topic, () => DeclareQueueAsync(channel, Topic, cancellationToken)).ConfigureAwait(false);
         await DeclareQueueAsync(channel, ServerQueue, cancellationToken).ConfigureAwait(false);
-        await DeclareExchangeAsync(channel, fanout: true, cancellationToken).ConfigureAwait(false);
+        await Shared("exchange " + FanoutExchange, () => DeclareExchangeAsync(channel, fanout: true, cancellationToken)).ConfigureAwait(false);
         await DeclareQueueAsync(channel, FanoutQueue, cancellationToken).ConfigureAwait(false);
     }
 
