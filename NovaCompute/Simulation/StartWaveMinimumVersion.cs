@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using NovaCompute.Db;
 
 namespace NovaCompute.Simulation;
@@ -20,51 +19,11 @@ namespace NovaCompute.Simulation;
 /// </remarks>
 internal sealed class StartWaveMinimumVersion(IServiceRepository repository)
 {
-    private readonly ConcurrentDictionary<string, Lazy<Task<int>>> _readings = new(StringComparer.Ordinal);
-    private int _sharing;
+    private readonly SharedWhileStarting<int> _readings = new();
 
     /// <summary>Readings are shared until the returned scope is disposed.</summary>
-    public IDisposable ShareDuring()
-    {
-        Interlocked.Increment(ref _sharing);
-        return new Scope(this);
-    }
+    public IDisposable ShareDuring() => _readings.ShareDuring();
 
-    public Task<int> GetAsync(string binary, CancellationToken cancellationToken)
-    {
-        if (Volatile.Read(ref _sharing) == 0)
-        {
-            return repository.GetMinimumVersionAsync(binary, cancellationToken);
-        }
-        // Not under the first caller's token: its cancellation must not fail the others' reading.
-        // A failed reading is not kept, so a caller after it reads again.
-        var reading = _readings.GetOrAdd(binary, b => new Lazy<Task<int>>(() => repository.GetMinimumVersionAsync(b, CancellationToken.None)));
-        return AwaitAsync(binary, reading, cancellationToken);
-    }
-
-    private async Task<int> AwaitAsync(string binary, Lazy<Task<int>> reading, CancellationToken cancellationToken)
-    {
-        try
-        {
-            return await reading.Value.WaitAsync(cancellationToken).ConfigureAwait(false);
-        }
-        catch when (reading.Value.IsFaulted || reading.Value.IsCanceled)
-        {
-            _readings.TryRemove(new KeyValuePair<string, Lazy<Task<int>>>(binary, reading));
-            throw;
-        }
-    }
-
-    private sealed class Scope(StartWaveMinimumVersion owner) : IDisposable
-    {
-        private int _disposed;
-
-        public void Dispose()
-        {
-            if (Interlocked.Exchange(ref _disposed, 1) == 0 && Interlocked.Decrement(ref owner._sharing) == 0)
-            {
-                owner._readings.Clear();
-            }
-        }
-    }
+    public Task<int> GetAsync(string binary, CancellationToken cancellationToken) =>
+        _readings.RunAsync(binary, token => repository.GetMinimumVersionAsync(binary, token), cancellationToken);
 }

@@ -1,5 +1,3 @@
-using System.Collections.Concurrent;
-
 namespace NovaCompute.Messaging.Rpc;
 
 /// <summary>
@@ -17,50 +15,15 @@ namespace NovaCompute.Messaging.Rpc;
 /// </remarks>
 public sealed class StartDeclarations
 {
-    private readonly ConcurrentDictionary<string, Lazy<Task>> _declared = new(StringComparer.Ordinal);
-    private int _sharing;
+    private readonly SharedWhileStarting<bool> _declared = new();
 
     /// <summary>Declarations are made once per key until the returned scope is disposed.</summary>
-    public IDisposable ShareDuring()
-    {
-        Interlocked.Increment(ref _sharing);
-        return new Scope(this);
-    }
+    public IDisposable ShareDuring() => _declared.ShareDuring();
 
     /// <summary><paramref name="declare"/>, or the same declaration already made or under way in this scope.</summary>
-    public Task OnceAsync(string key, Func<Task> declare)
+    public Task OnceAsync(string key, Func<Task> declare) => _declared.RunAsync(key, async _ =>
     {
-        if (Volatile.Read(ref _sharing) == 0)
-        {
-            return declare();
-        }
-        var declaration = _declared.GetOrAdd(key, _ => new Lazy<Task>(declare));
-        return AwaitAsync(key, declaration);
-    }
-
-    private async Task AwaitAsync(string key, Lazy<Task> declaration)
-    {
-        try
-        {
-            await declaration.Value.ConfigureAwait(false);
-        }
-        catch
-        {
-            _declared.TryRemove(new KeyValuePair<string, Lazy<Task>>(key, declaration));
-            throw;
-        }
-    }
-
-    private sealed class Scope(StartDeclarations owner) : IDisposable
-    {
-        private int _disposed;
-
-        public void Dispose()
-        {
-            if (Interlocked.Exchange(ref _disposed, 1) == 0 && Interlocked.Decrement(ref owner._sharing) == 0)
-            {
-                owner._declared.Clear();
-            }
-        }
-    }
+        await declare().ConfigureAwait(false);
+        return true;
+    });
 }
